@@ -1,0 +1,50 @@
+# distr: the two set-up commands are `make run` and `make test` (see README.md).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+export PORT
+
+.PHONY: run test lint install install-dev migrate bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+# Reinstall only when pyproject.toml changes.
+.stamp-install: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+.stamp-install-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $@ .stamp-install
+
+install: .stamp-install
+install-dev: .stamp-install-dev
+
+migrate: install
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
+
+run: migrate
+	@echo ""
+	@echo "distr registry on http://127.0.0.1:$(PORT)  (data in $${DATA_DIR:-./data})"
+	@echo "  push: skopeo copy --dest-tls-verify=false docker://alpine:3 docker://127.0.0.1:$(PORT)/acme/alpine:3"
+	@echo "        (or any oci:/ docker-archive: source; anonymous push is on until tokens arrive)"
+	@echo "  pull: skopeo copy --src-tls-verify=false docker://127.0.0.1:$(PORT)/acme/alpine:3 oci:./alpine:3"
+	@echo ""
+	$(BIN)/gunicorn -c deploy/gunicorn.conf.py distr.wsgi
+
+lint: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: lint
+	$(BIN)/pytest
+
+bench: install-dev
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) .stamp-install .stamp-install-dev staticfiles

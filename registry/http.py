@@ -1,0 +1,110 @@
+"""HTTP helpers for registry views: request body streaming, ranges, pagination links."""
+
+import re
+from collections.abc import Iterator
+from urllib.parse import urlencode
+
+from django.conf import settings
+
+from registry.errors import BlobUploadInvalid, PaginationNumberInvalid, SizeInvalid
+
+_CONTENT_RANGE = re.compile(r"(?:bytes[ =])?(\d+)-(\d+)(?:/(?:\d+|\*))?")
+_RANGE = re.compile(r"bytes=(\d*)-(\d*)")
+
+
+def request_content_length(request) -> int | None:
+    value = request.META.get("CONTENT_LENGTH")
+    if value in (None, ""):
+        return None
+    try:
+        length = int(value)
+    except ValueError:
+        raise SizeInvalid("invalid Content-Length") from None
+    if length < 0:
+        raise SizeInvalid("invalid Content-Length")
+    return length
+
+
+def request_body_chunks(request, chunk_bytes: int | None = None) -> Iterator[bytes]:
+    """Yield the request body in fixed-size chunks, never holding it all in memory.
+
+    Django reads nothing from a body without Content-Length, but docker and skopeo send
+    blob PATCHes with chunked transfer encoding; the server (gunicorn) has de-chunked
+    those and marks the stream as terminated, so read it to EOF directly.
+    """
+    chunk_bytes = chunk_bytes or settings.REGISTRY_UPLOAD_CHUNK_BYTES
+    length = request_content_length(request)
+    if length is None:
+        if not request.META.get("wsgi.input_terminated") and "chunked" not in request.META.get(
+            "HTTP_TRANSFER_ENCODING", ""
+        ):
+            return
+        stream = request.META["wsgi.input"]
+        while chunk := stream.read(chunk_bytes):
+            yield chunk
+        return
+    remaining = length
+    while remaining > 0:
+        chunk = request.read(min(chunk_bytes, remaining))
+        if not chunk:
+            raise BlobUploadInvalid(
+                f"request body ended after {length - remaining} of {length} bytes"
+            )
+        remaining -= len(chunk)
+        yield chunk
+
+
+def content_range_parse(value: str | None) -> tuple[int, int] | None:
+    """`Content-Range: <start>-<end>` (inclusive) of a chunk PATCH."""
+    if not value:
+        return None
+    match = _CONTENT_RANGE.fullmatch(value.strip())
+    if not match:
+        raise BlobUploadInvalid(f"invalid Content-Range {value[:100]!r}")
+    start, end = int(match.group(1)), int(match.group(2))
+    if end < start:
+        raise BlobUploadInvalid(f"invalid Content-Range {value[:100]!r}")
+    return start, end
+
+
+def range_parse(value: str | None, size: int) -> tuple[int, int] | None:
+    """A single `Range: bytes=a-b` (RFC 9110) resolved against `size`.
+
+    Returns inclusive (start, end), None for "serve the whole thing" (no header, or one we
+    do not support such as multiple ranges), or raises ValueError when unsatisfiable.
+    """
+    if not value:
+        return None
+    match = _RANGE.fullmatch(value.strip())
+    if not match:
+        return None  # RFC 9110: an unsupported range unit or syntax may be ignored
+    first, last = match.group(1), match.group(2)
+    if first == "" and last == "":
+        return None
+    if first == "":  # suffix range: the last N bytes
+        suffix = int(last)
+        if suffix == 0:
+            raise ValueError("empty suffix range")
+        return max(size - suffix, 0), size - 1
+    start = int(first)
+    end = min(int(last), size - 1) if last else size - 1
+    if start >= size or (last and int(last) < start):
+        raise ValueError("range not satisfiable")
+    return start, end
+
+
+def pagination_parse(request) -> tuple[int | None, str]:
+    n_value, last = request.GET.get("n"), request.GET.get("last", "")
+    if n_value is None or n_value == "":
+        return None, last
+    try:
+        n = int(n_value)
+    except ValueError:
+        raise PaginationNumberInvalid(f"invalid n {n_value[:20]!r}") from None
+    if n < 0:
+        raise PaginationNumberInvalid(f"invalid n {n_value[:20]!r}")
+    return min(n, settings.REGISTRY_PAGE_MAX), last
+
+
+def next_link(path: str, n: int, last: str) -> str:
+    return f'<{path}?{urlencode({"n": n, "last": last})}>; rel="next"'

@@ -1,0 +1,126 @@
+"""The registry's content model: repositories, blobs and their links, manifests, tags, uploads.
+
+Blob bytes live in storage (see registry/storage.py), keyed by digest; manifest bytes live
+in the database so a manifest GET is one query and is served byte for byte as pushed.
+"""
+
+import uuid
+
+from django.db import models
+from django.db.models import Q
+
+
+class Repository(models.Model):
+    name = models.CharField(max_length=255, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "repositories"
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Blob(models.Model):
+    """One stored blob. Stored once however many repositories link it."""
+
+    digest = models.CharField(max_length=200, primary_key=True)
+    size = models.BigIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.digest
+
+
+class RepositoryBlob(models.Model):
+    """A blob is visible in a repository only through this link (upload, mount or manifest)."""
+
+    repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="blob_links")
+    blob = models.ForeignKey(Blob, on_delete=models.CASCADE, related_name="repository_links")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["repository", "blob"], name="repository_blob_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.repository_id}:{self.blob_id}"
+
+
+class Manifest(models.Model):
+    repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="manifests")
+    digest = models.CharField(max_length=200)
+    media_type = models.CharField(max_length=255)
+    artifact_type = models.CharField(max_length=255, blank=True)
+    subject_digest = models.CharField(max_length=200, blank=True, db_index=True)
+    annotations = models.JSONField(default=dict, blank=True)
+    size = models.BigIntegerField()
+    content = models.BinaryField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["repository", "digest"], name="manifest_digest_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.repository_id}@{self.digest}"
+
+
+class ManifestReference(models.Model):
+    """An edge from a manifest to a blob it references (config, layer) or, for an index,
+    to a child manifest. Entitlement and garbage collection walk these edges."""
+
+    manifest = models.ForeignKey(Manifest, on_delete=models.CASCADE, related_name="references")
+    blob = models.ForeignKey(
+        Blob, null=True, blank=True, on_delete=models.PROTECT, related_name="manifest_references"
+    )
+    child = models.ForeignKey(
+        Manifest, null=True, blank=True, on_delete=models.CASCADE, related_name="parent_references"
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(blob__isnull=False, child__isnull=True)
+                | Q(blob__isnull=True, child__isnull=False),
+                name="manifest_reference_one_target",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.manifest_id} -> {self.blob_id or self.child_id}"
+
+
+class Tag(models.Model):
+    repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="tags")
+    name = models.CharField(max_length=128)
+    manifest = models.ForeignKey(Manifest, on_delete=models.CASCADE, related_name="tags")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["repository", "name"], name="tag_name_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Upload(models.Model):
+    """A blob upload session. Its state is here and in storage, never in process memory,
+    so any web process can continue an upload another one started."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="uploads")
+    size = models.BigIntegerField(default=0)
+    # sha256 of the bytes received so far (hex), so a finishing PUT with no body needs no
+    # second pass over the data.
+    sha256_so_far = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return str(self.id)

@@ -1,0 +1,116 @@
+"""Registry reads. Hot paths (manifest and blob GET/HEAD) are one query on a hit."""
+
+import uuid
+from dataclasses import dataclass
+
+from django.db import connection
+from django.db.models import F
+from django.db.models.functions import Collate
+
+from registry.digests import Digest, digest_parse
+from registry.errors import BlobUnknown, BlobUploadUnknown, ManifestUnknown, NameUnknown
+from registry.models import Manifest, Repository, RepositoryBlob, Tag, Upload
+from registry.names import reference_is_digest, tag_validate
+
+
+@dataclass(frozen=True)
+class ManifestForPull:
+    digest: str
+    media_type: str
+    content: bytes
+
+
+def repository_get(*, repository_name: str) -> Repository:
+    repository = Repository.objects.filter(name=repository_name).first()
+    if repository is None:
+        raise NameUnknown(f"repository {repository_name!r} not known to registry")
+    return repository
+
+
+def manifest_get_for_pull(*, repository_name: str, reference: str) -> ManifestForPull:
+    manifests = Manifest.objects.filter(repository__name=repository_name)
+    if reference_is_digest(reference):
+        digest_parse(reference)
+        manifests = manifests.filter(digest=reference)
+    else:
+        tag_validate(reference)
+        manifests = manifests.filter(tags__name=reference)
+    row = manifests.values_list("digest", "media_type", "content").first()
+    if row is None:
+        repository_get(repository_name=repository_name)  # NAME_UNKNOWN beats MANIFEST_UNKNOWN
+        raise ManifestUnknown(
+            f"manifest {reference[:200]!r} unknown in {repository_name}",
+            detail={"reference": reference[:200]},
+        )
+    return ManifestForPull(row[0], row[1], bytes(row[2]))
+
+
+def blob_get_for_pull(*, repository_name: str, digest: Digest) -> tuple[str, int]:
+    """(digest, size) of a blob linked to the repository."""
+    row = (
+        RepositoryBlob.objects.filter(repository__name=repository_name, blob_id=str(digest))
+        .values_list("blob_id", "blob__size")
+        .first()
+    )
+    if row is None:
+        repository_get(repository_name=repository_name)
+        raise BlobUnknown(
+            f"blob {digest} unknown in {repository_name}", detail={"digest": str(digest)}
+        )
+    return row
+
+
+def upload_get(*, repository_name: str, upload_id: str) -> Upload:
+    try:
+        upload_uuid = uuid.UUID(upload_id)
+    except ValueError:
+        raise BlobUploadUnknown(f"upload {upload_id[:100]!r} unknown") from None
+    upload = (
+        Upload.objects.select_related("repository")
+        .filter(id=upload_uuid, repository__name=repository_name)
+        .first()
+    )
+    if upload is None:
+        raise BlobUploadUnknown(f"upload {upload_id} unknown in {repository_name}")
+    return upload
+
+
+def _page(queryset, *, n: int | None, last: str) -> tuple[list[str], bool]:
+    """Names in byte (ASCII) order after `last`, at most `n`, and whether more follow.
+    PostgreSQL's default collation is locale-aware, so compare under "C" there; SQLite
+    compares bytes already."""
+    key = Collate("name", "C") if connection.vendor == "postgresql" else F("name")
+    queryset = queryset.annotate(sort_key=key)
+    if last:
+        queryset = queryset.filter(sort_key__gt=last)
+    names = queryset.order_by("sort_key").values_list("name", flat=True)
+    if n is None:
+        return list(names), False
+    page = list(names[: n + 1])
+    return page[:n], len(page) > n
+
+
+def tag_list(*, repository: Repository, n: int | None, last: str) -> tuple[list[str], bool]:
+    return _page(Tag.objects.filter(repository=repository), n=n, last=last)
+
+
+def repository_list(*, n: int | None, last: str) -> tuple[list[str], bool]:
+    return _page(Repository.objects.all(), n=n, last=last)
+
+
+def referrer_list(*, repository: Repository, subject: Digest, artifact_type: str) -> list[dict]:
+    """Descriptors of the manifests whose `subject` is `subject`, as an index lists them."""
+    referrers = Manifest.objects.filter(repository=repository, subject_digest=str(subject))
+    if artifact_type:
+        referrers = referrers.filter(artifact_type=artifact_type)
+    descriptors = []
+    for media_type, digest, size, kind, annotations in referrers.order_by("created_at").values_list(
+        "media_type", "digest", "size", "artifact_type", "annotations"
+    ):
+        descriptor = {"mediaType": media_type, "digest": digest, "size": size}
+        if kind:
+            descriptor["artifactType"] = kind
+        if annotations:
+            descriptor["annotations"] = annotations
+        descriptors.append(descriptor)
+    return descriptors

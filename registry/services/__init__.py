@@ -1,0 +1,2 @@
+"""Registry writes. Import from the submodules: `registry.services.uploads`, `.manifests`,
+`.repositories`."""

@@ -1,0 +1,123 @@
+"""Manifest push and delete, tag moves, blob unlinking."""
+
+from django.db import transaction
+
+from registry.digests import Digest, digest_parse, hasher_new
+from registry.errors import DigestInvalid, ManifestBlobUnknown, ManifestInvalid, ManifestUnknown
+from registry.manifests import ParsedManifest, manifest_parse
+from registry.models import Manifest, ManifestReference, Repository, RepositoryBlob, Tag
+from registry.names import reference_is_digest, tag_validate
+from registry.services.repositories import repository_get_or_create
+
+
+def manifest_put(
+    *, repository_name: str, reference: str, raw: bytes, content_type: str
+) -> tuple[Manifest, ParsedManifest]:
+    """Store a manifest pushed by tag or by digest.
+
+    The digest is computed over the raw bytes (served back unchanged). Every blob the
+    manifest references and every child of an index must already be in the repository.
+    """
+    if reference_is_digest(reference):
+        claimed = digest_parse(reference)
+        digest = _digest_of(raw, claimed.algorithm)
+        if digest != claimed:
+            raise DigestInvalid(
+                f"manifest digest {digest} does not match reference {reference}",
+                detail={"expected": reference, "actual": str(digest)},
+            )
+        tag = None
+    else:
+        tag = tag_validate(reference)
+        digest = _digest_of(raw, "sha256")
+    parsed = manifest_parse(raw, content_type)
+    repository = repository_get_or_create(repository_name=repository_name)
+
+    with transaction.atomic():
+        blob_ids = _check_blobs_present(repository, parsed)
+        children = _check_children_present(repository, parsed)
+        manifest, created = Manifest.objects.get_or_create(
+            repository=repository,
+            digest=str(digest),
+            defaults={
+                "media_type": parsed.media_type,
+                "artifact_type": parsed.artifact_type,
+                "subject_digest": parsed.subject.digest if parsed.subject else "",
+                "annotations": parsed.annotations,
+                "size": len(raw),
+                "content": raw,
+            },
+        )
+        if created:
+            ManifestReference.objects.bulk_create(
+                [ManifestReference(manifest=manifest, blob_id=b) for b in blob_ids]
+                + [ManifestReference(manifest=manifest, child=c) for c in children]
+            )
+        if tag is not None:
+            Tag.objects.update_or_create(
+                repository=repository, name=tag, defaults={"manifest": manifest}
+            )
+    return manifest, parsed
+
+
+def manifest_delete(*, repository: Repository, reference: str) -> None:
+    """By digest: delete the manifest and every tag on it. By tag: remove only the tag."""
+    if reference_is_digest(reference):
+        digest_parse(reference)
+        deleted, _ = Manifest.objects.filter(repository=repository, digest=reference).delete()
+    else:
+        tag_validate(reference)
+        deleted, _ = Tag.objects.filter(repository=repository, name=reference).delete()
+    if not deleted:
+        raise ManifestUnknown(f"manifest {reference[:200]!r} unknown in {repository.name}")
+
+
+def blob_unlink(*, repository: Repository, digest: Digest) -> bool:
+    """Remove a blob from a repository. Bytes stay in storage until garbage collection
+    (later issue) finds no repository links them."""
+    deleted, _ = RepositoryBlob.objects.filter(repository=repository, blob_id=str(digest)).delete()
+    return bool(deleted)
+
+
+def _digest_of(raw: bytes, algorithm: str) -> Digest:
+    hasher = hasher_new(algorithm)
+    hasher.update(raw)
+    return Digest(algorithm, hasher.hexdigest())
+
+
+def _check_blobs_present(repository: Repository, parsed: ParsedManifest) -> list[str]:
+    wanted = {d.digest: d for d in parsed.blobs}
+    if not wanted:
+        return []
+    present = dict(
+        RepositoryBlob.objects.filter(repository=repository, blob_id__in=wanted).values_list(
+            "blob_id", "blob__size"
+        )
+    )
+    for digest, descriptor in wanted.items():
+        if digest not in present:
+            raise ManifestBlobUnknown(
+                f"blob {digest} is not in repository {repository.name}",
+                detail={"digest": digest},
+            )
+        if present[digest] != descriptor.size:
+            raise ManifestInvalid(
+                f"blob {digest} has size {present[digest]}, manifest says {descriptor.size}",
+                detail={"digest": digest},
+            )
+    return list(wanted)
+
+
+def _check_children_present(repository: Repository, parsed: ParsedManifest) -> list[Manifest]:
+    wanted = {d.digest for d in parsed.children}
+    if not wanted:
+        return []
+    children = list(Manifest.objects.filter(repository=repository, digest__in=wanted))
+    missing = wanted - {c.digest for c in children}
+    if missing:
+        digest = sorted(missing)[0]
+        raise ManifestBlobUnknown(
+            f"manifest {digest} is not in repository {repository.name}",
+            detail={"digest": digest},
+        )
+    return children

@@ -1,0 +1,30 @@
+from django.db import IntegrityError, transaction
+
+from registry.models import Blob, Repository, RepositoryBlob
+from registry.names import repository_name_validate
+
+
+def repository_get_or_create(*, repository_name: str) -> Repository:
+    """The repository a push writes into; the first push creates it."""
+    repository_name_validate(repository_name)
+    repository = Repository.objects.filter(name=repository_name).first()
+    if repository is not None:
+        return repository
+    try:
+        with transaction.atomic():
+            return Repository.objects.create(name=repository_name)
+    except IntegrityError:  # created concurrently by another request
+        return Repository.objects.get(name=repository_name)
+
+
+def blob_link(*, repository: Repository, blob: Blob) -> None:
+    """Make `blob` visible in `repository` (idempotent)."""
+    RepositoryBlob.objects.bulk_create(
+        [RepositoryBlob(repository=repository, blob=blob)], ignore_conflicts=True
+    )
+
+
+def blob_record(*, digest: str, size: int) -> Blob:
+    """The Blob row for committed bytes; a concurrent identical upload is not an error."""
+    blob, _ = Blob.objects.get_or_create(digest=digest, defaults={"size": size})
+    return blob

@@ -1,0 +1,136 @@
+"""Blob uploads: start, append chunks, finish (verify digest, commit atomically), cancel,
+monolithic upload and cross-repository mount. Reads request bytes as an iterator of chunks;
+never holds a whole blob in memory."""
+
+import itertools
+from collections.abc import Iterable
+
+from django.db import transaction
+
+from registry.digests import Digest
+from registry.errors import BlobUploadInvalid, DigestInvalid, RangeNotSatisfiable
+from registry.models import Blob, Repository, RepositoryBlob, Upload
+from registry.services.repositories import blob_link, blob_record
+from registry.storage import blob_store, hasher_cache
+
+
+def upload_start(*, repository: Repository) -> Upload:
+    upload = Upload(repository=repository)
+    blob_store().upload_create(upload.id)
+    upload.save(force_insert=True)
+    return upload
+
+
+def upload_append_chunk(
+    *, upload: Upload, chunks: Iterable[bytes], content_range: tuple[int, int] | None
+) -> Upload:
+    """PATCH: append one chunk. A chunk that does not start where the upload ends is
+    refused with 416 and the upload's current range, as the spec requires."""
+    store = blob_store()
+    with store.upload_locked(upload.id) as handle:
+        size = handle.tell()
+        if content_range is not None and content_range[0] != size:
+            raise RangeNotSatisfiable(
+                f"chunk starts at {content_range[0]}, upload has {size} bytes",
+                headers=_range_headers(upload, size),
+            )
+        hasher = _hasher_at(upload, size)
+        written = store.append(handle, chunks, hasher)
+        if content_range is not None and written != content_range[1] - content_range[0] + 1:
+            handle.truncate(size)
+            raise BlobUploadInvalid(
+                f"Content-Range says {content_range[1] - content_range[0] + 1} bytes, "
+                f"body had {written}"
+            )
+        upload.size = size + written
+        upload.sha256_so_far = hasher.hexdigest()
+        hasher_cache.put(upload.id, upload.size, hasher)
+        upload.save(update_fields=["size", "sha256_so_far", "updated_at"])
+    return upload
+
+
+def upload_finish(*, upload: Upload, chunks: Iterable[bytes], expected: Digest) -> Blob:
+    """PUT ?digest=: append the optional last chunk, verify the digest, commit the bytes
+    as a content-addressed blob and link it to the repository."""
+    store = blob_store()
+    chunks = iter(chunks)
+    first = next(chunks, None)
+    with store.upload_locked(upload.id) as handle:
+        start = handle.tell()
+        if first is None and expected.algorithm == "sha256" and _recorded_hash_valid(upload, start):
+            actual, size = upload.sha256_so_far, start  # no last chunk: no second pass
+        else:
+            if expected.algorithm == "sha256":
+                hasher = _hasher_at(upload, start)
+            else:
+                hasher = store.upload_hash(upload.id, expected.algorithm)
+            rest = itertools.chain([first], chunks) if first is not None else ()
+            size = start + store.append(handle, rest, hasher)
+            actual = hasher.hexdigest()
+        if actual != expected.hex:
+            # The client may retry the PUT with the right digest: keep what earlier requests
+            # sent, drop what this one appended.
+            hasher_cache.drop(upload.id)
+            handle.truncate(start)
+            raise DigestInvalid(
+                f"content digest {expected.algorithm}:{actual} does not match {expected}",
+                detail={"expected": str(expected), "actual": f"{expected.algorithm}:{actual}"},
+            )
+        store.upload_commit(upload.id, expected)
+    hasher_cache.drop(upload.id)
+    with transaction.atomic():
+        blob = blob_record(digest=str(expected), size=size)
+        blob_link(repository=upload.repository, blob=blob)
+        Upload.objects.filter(id=upload.id).delete()
+    return blob
+
+
+def upload_cancel(*, upload: Upload) -> None:
+    hasher_cache.drop(upload.id)
+    Upload.objects.filter(id=upload.id).delete()
+    blob_store().upload_discard(upload.id)
+
+
+def blob_upload_monolithic(
+    *, repository: Repository, chunks: Iterable[bytes], expected: Digest
+) -> Blob:
+    """POST ?digest=: the whole blob in one request. Nothing is visible unless it verifies."""
+    upload = upload_start(repository=repository)
+    try:
+        return upload_finish(upload=upload, chunks=chunks, expected=expected)
+    except BaseException:
+        upload_cancel(upload=upload)
+        raise
+
+
+def blob_mount(*, repository: Repository, source: Repository, digest: Digest) -> Blob | None:
+    """Link a blob from `source` (which the caller may read) into `repository`.
+    Returns None when the source does not have it (the caller then starts an upload)."""
+    link = (
+        RepositoryBlob.objects.select_related("blob")
+        .filter(repository=source, blob_id=str(digest))
+        .first()
+    )
+    if link is None:
+        return None
+    blob_link(repository=repository, blob=link.blob)
+    return link.blob
+
+
+def _recorded_hash_valid(upload: Upload, size: int) -> bool:
+    return bool(upload.sha256_so_far) and upload.size == size
+
+
+def _hasher_at(upload: Upload, size: int):
+    hasher = hasher_cache.take(upload.id, size)
+    if hasher is None:
+        hasher = blob_store().upload_hash(upload.id, "sha256")
+    return hasher
+
+
+def _range_headers(upload: Upload, size: int) -> dict:
+    return {
+        "Location": f"/v2/{upload.repository.name}/blobs/uploads/{upload.id}",
+        "Range": f"0-{max(size - 1, 0)}",
+        "Docker-Upload-UUID": str(upload.id),
+    }

@@ -1,0 +1,158 @@
+"""The content store: the only module that touches blob bytes in storage.
+
+Layout under the `registry` storage (Django's storage API; filesystem by default):
+    blobs/<algorithm>/<first 2 hex>/<hex>     committed, content-addressed blobs
+    uploads/<uuid>/data                        bytes of an upload session in progress
+
+Uploads append to their own file and become visible only by an atomic rename onto the
+content-addressed key, after the digest has been verified: a failed or interrupted
+upload never leaves a readable blob behind.
+"""
+
+import fcntl
+import os
+import shutil
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable
+from contextlib import contextmanager
+from pathlib import Path
+
+from django.core.files.storage import storages
+
+from registry.digests import Digest, hasher_new
+
+READ_CHUNK_BYTES = 1024 * 1024
+
+
+class BlobStore:
+    """Filesystem implementation over Django's FileSystemStorage (uses its `path()`)."""
+
+    def __init__(self, storage):
+        self.storage = storage
+
+    # keys -------------------------------------------------------------------------------
+    @staticmethod
+    def blob_key(digest: Digest) -> str:
+        return f"blobs/{digest.algorithm}/{digest.hex[:2]}/{digest.hex}"
+
+    @staticmethod
+    def upload_key(upload_id) -> str:
+        return f"uploads/{upload_id}/data"
+
+    def _path(self, key: str) -> Path:
+        return Path(self.storage.path(key))
+
+    # committed blobs ----------------------------------------------------------------------
+    def blob_exists(self, digest: Digest) -> bool:
+        return self.storage.exists(self.blob_key(digest))
+
+    def blob_open(self, digest: Digest):
+        """A real file object (with fileno), so gunicorn can hand it to sendfile."""
+        return open(self._path(self.blob_key(digest)), "rb")  # noqa: SIM115 - caller closes
+
+    def blob_delete(self, digest: Digest) -> None:
+        self.storage.delete(self.blob_key(digest))
+
+    # uploads ------------------------------------------------------------------------------
+    def upload_create(self, upload_id) -> None:
+        path = self._path(self.upload_key(upload_id))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch()
+
+    def upload_size(self, upload_id) -> int:
+        return self._path(self.upload_key(upload_id)).stat().st_size
+
+    @contextmanager
+    def upload_locked(self, upload_id):
+        """Open the upload for appending under an exclusive lock (one writer at a time,
+        across threads and processes). Yields the file positioned at its end."""
+        path = self._path(self.upload_key(upload_id))
+        with open(path, "r+b") as handle:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+            try:
+                handle.seek(0, os.SEEK_END)
+                yield handle
+            finally:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+    @staticmethod
+    def append(handle, chunks: Iterable[bytes], hasher) -> int:
+        """Append chunks to an open upload, hashing as they go. On any failure the file is
+        truncated back to where it was, so an interrupted chunk leaves nothing behind."""
+        start = handle.tell()
+        written = 0
+        try:
+            for chunk in chunks:
+                handle.write(chunk)
+                hasher.update(chunk)
+                written += len(chunk)
+            handle.flush()
+        except BaseException:
+            handle.truncate(start)
+            raise
+        return written
+
+    def upload_hash(self, upload_id, algorithm: str):
+        """Re-hash the bytes received so far (used when another process received them)."""
+        hasher = hasher_new(algorithm)
+        with open(self._path(self.upload_key(upload_id)), "rb") as handle:
+            while chunk := handle.read(READ_CHUNK_BYTES):
+                hasher.update(chunk)
+        return hasher
+
+    def upload_commit(self, upload_id, digest: Digest) -> None:
+        """Make the upload's bytes the blob `digest`: one atomic rename."""
+        source = self._path(self.upload_key(upload_id))
+        target = self._path(self.blob_key(digest))
+        if target.exists():  # content-addressed: identical bytes are already there
+            source.unlink(missing_ok=True)
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(source, target)
+        self.upload_discard(upload_id)
+
+    def upload_discard(self, upload_id) -> None:
+        shutil.rmtree(self._path(self.upload_key(upload_id)).parent, ignore_errors=True)
+
+
+class HasherCache:
+    """Per-process cache of running hashers for uploads in progress.
+
+    Python's hashlib state cannot be saved to storage, so a process that received the
+    previous chunk keeps its hasher here; a process that did not re-hashes the bytes from
+    storage. Correctness never depends on this cache, only speed.
+    """
+
+    def __init__(self, capacity: int = 256):
+        self._items: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+        self._capacity = capacity
+
+    def take(self, upload_id, size: int):
+        with self._lock:
+            entry = self._items.pop(upload_id, None)
+        if entry and entry[0] == size:
+            return entry[1]
+        return None
+
+    def put(self, upload_id, size: int, hasher) -> None:
+        with self._lock:
+            self._items[upload_id] = (size, hasher)
+            while len(self._items) > self._capacity:
+                self._items.popitem(last=False)
+
+    def drop(self, upload_id) -> None:
+        with self._lock:
+            self._items.pop(upload_id, None)
+
+
+_store: BlobStore | None = None
+hasher_cache = HasherCache()
+
+
+def blob_store() -> BlobStore:
+    global _store
+    if _store is None or _store.storage is not storages["registry"]:
+        _store = BlobStore(storages["registry"])
+    return _store

@@ -1,0 +1,330 @@
+"""OCI Distribution API views (named after the spec). Each parses the request, calls one
+selector or service, and builds the response; `RegistryView.dispatch` does access checks
+and renders domain errors as the OCI error envelope."""
+
+import json
+
+from django.conf import settings
+from django.http import FileResponse, HttpResponse, JsonResponse
+from django.utils.decorators import method_decorator
+from django.views import View
+from django.views.decorators.csrf import csrf_exempt
+
+from registry import selectors
+from registry.access import CATALOG, DELETE, PULL, PUSH, access_check, principal_from_request
+from registry.digests import digest_parse
+from registry.errors import (
+    BlobRangeInvalid,
+    BlobUnknown,
+    Denied,
+    DigestInvalid,
+    ManifestTooLarge,
+    NameInvalid,
+    RegistryError,
+    RouteUnknown,
+    Unauthorized,
+    Unsupported,
+    error_response,
+)
+from registry.http import (
+    content_range_parse,
+    next_link,
+    pagination_parse,
+    range_parse,
+    request_body_chunks,
+    request_content_length,
+)
+from registry.manifests import OCI_INDEX
+from registry.names import repository_name_validate
+from registry.services.manifests import blob_unlink, manifest_delete, manifest_put
+from registry.services.repositories import repository_get_or_create
+from registry.services.uploads import (
+    blob_mount,
+    blob_upload_monolithic,
+    upload_append_chunk,
+    upload_cancel,
+    upload_finish,
+    upload_start,
+)
+from registry.storage import blob_store
+
+API_VERSION_HEADER = ("Docker-Distribution-API-Version", "registry/2.0")
+_ACTION_BY_METHOD = {"GET": PULL, "HEAD": PULL, "POST": PUSH, "PUT": PUSH, "PATCH": PUSH}
+
+
+@method_decorator(csrf_exempt, name="dispatch")
+class RegistryView(View):
+    http_method_names = ["get", "head", "post", "put", "patch", "delete"]
+
+    def action(self, request) -> str:
+        return _ACTION_BY_METHOD.get(request.method, DELETE)
+
+    def dispatch(self, request, *args, **kwargs):
+        try:
+            handler = getattr(self, request.method.lower(), None)
+            if request.method.lower() not in self.http_method_names or handler is None:
+                raise Unsupported(f"{request.method} is not supported here")
+            name = kwargs.get("name")
+            if name is not None:
+                repository_name_validate(name)
+            request.principal = principal_from_request(request)
+            access_check(
+                principal=request.principal,
+                repository_name=name,
+                action=self.action(request),
+                reference=kwargs.get("reference") or kwargs.get("digest"),
+            )
+            response = handler(request, *args, **kwargs)
+        except RegistryError as error:
+            response = error_response(error, head=request.method == "HEAD")
+        response[API_VERSION_HEADER[0]] = API_VERSION_HEADER[1]
+        return response
+
+
+class BaseView(RegistryView):
+    """`GET /v2/`: the API version check."""
+
+    def get(self, request):
+        return JsonResponse({})
+
+    head = get
+
+
+class RouteUnknownView(RegistryView):
+    def dispatch(self, request, *args, **kwargs):
+        response = error_response(RouteUnknown(), head=request.method == "HEAD")
+        response[API_VERSION_HEADER[0]] = API_VERSION_HEADER[1]
+        return response
+
+
+class CatalogView(RegistryView):
+    def action(self, request) -> str:
+        return CATALOG
+
+    def get(self, request):
+        n, last = pagination_parse(request)
+        names, more = selectors.repository_list(n=n, last=last)
+        response = JsonResponse({"repositories": names})
+        if more:
+            response["Link"] = next_link(request.path, n, names[-1])
+        return response
+
+
+class TagListView(RegistryView):
+    def get(self, request, name):
+        n, last = pagination_parse(request)
+        repository = selectors.repository_get(repository_name=name)
+        tags, more = selectors.tag_list(repository=repository, n=n, last=last)
+        response = JsonResponse({"name": name, "tags": tags})
+        if more:
+            response["Link"] = next_link(request.path, n, tags[-1])
+        return response
+
+
+class ManifestView(RegistryView):
+    def get(self, request, name, reference):
+        manifest = selectors.manifest_get_for_pull(repository_name=name, reference=reference)
+        body = b"" if request.method == "HEAD" else manifest.content
+        response = HttpResponse(body, content_type=manifest.media_type)
+        response["Content-Length"] = str(len(manifest.content))
+        response["Docker-Content-Digest"] = manifest.digest
+        response["ETag"] = f'"{manifest.digest}"'
+        return response
+
+    head = get
+
+    def put(self, request, name, reference):
+        raw = _read_limited(request, settings.REGISTRY_MANIFEST_MAX_BYTES)
+        manifest, parsed = manifest_put(
+            repository_name=name,
+            reference=reference,
+            raw=raw,
+            content_type=request.content_type or "",
+        )
+        response = HttpResponse(status=201)
+        response["Location"] = f"/v2/{name}/manifests/{manifest.digest}"
+        response["Docker-Content-Digest"] = manifest.digest
+        if parsed.subject is not None:
+            response["OCI-Subject"] = parsed.subject.digest
+        return response
+
+    def delete(self, request, name, reference):
+        repository = selectors.repository_get(repository_name=name)
+        manifest_delete(repository=repository, reference=reference)
+        return HttpResponse(status=202)
+
+
+class BlobView(RegistryView):
+    def get(self, request, name, digest):
+        parsed = digest_parse(digest)
+        digest, size = selectors.blob_get_for_pull(repository_name=name, digest=parsed)
+        headers = {
+            "Docker-Content-Digest": digest,
+            "Accept-Ranges": "bytes",
+            "ETag": f'"{digest}"',
+            "Cache-Control": "max-age=31536000",
+        }
+        if request.method == "HEAD":
+            response = HttpResponse(content_type="application/octet-stream", headers=headers)
+            response["Content-Length"] = str(size)
+            return response
+        try:
+            byte_range = range_parse(request.headers.get("Range"), size)
+        except ValueError:
+            raise BlobRangeInvalid(headers={"Content-Range": f"bytes */{size}"}) from None
+        try:
+            handle = blob_store().blob_open(parsed)
+        except FileNotFoundError:
+            raise BlobUnknown(f"blob {digest} is missing from storage") from None
+        start, end = byte_range or (0, size - 1)
+        if byte_range:
+            handle.seek(start)
+            headers["Content-Range"] = f"bytes {start}-{end}/{size}"
+        headers["Content-Length"] = str(end - start + 1)
+        return FileResponse(
+            _RangeFile(handle, end - start + 1),
+            status=206 if byte_range else 200,
+            content_type="application/octet-stream",
+            headers=headers,
+        )
+
+    head = get
+
+    def delete(self, request, name, digest):
+        parsed = digest_parse(digest)
+        repository = selectors.repository_get(repository_name=name)
+        if not blob_unlink(repository=repository, digest=parsed):
+            raise BlobUnknown(f"blob {digest} unknown in {name}", detail={"digest": digest})
+        return HttpResponse(status=202)
+
+
+class BlobUploadView(RegistryView):
+    """`POST /v2/<name>/blobs/uploads/`: start an upload, upload monolithically, or mount."""
+
+    def post(self, request, name):
+        repository = repository_get_or_create(repository_name=name)
+        mounted = self._mount(request, repository)
+        if mounted is not None:
+            return _blob_created(name, mounted.digest)
+        if "digest" in request.GET:
+            expected = digest_parse(request.GET["digest"])
+            blob = blob_upload_monolithic(
+                repository=repository, chunks=request_body_chunks(request), expected=expected
+            )
+            return _blob_created(name, blob.digest)
+        upload = upload_start(repository=repository)
+        return _upload_accepted(name, upload)
+
+    def _mount(self, request, repository):
+        mount, source_name = request.GET.get("mount"), request.GET.get("from")
+        if not mount or not source_name:
+            return None
+        try:
+            digest = digest_parse(mount)
+            repository_name_validate(source_name)
+            access_check(principal=request.principal, repository_name=source_name, action=PULL)
+            source = selectors.repository_get(repository_name=source_name)
+        except (DigestInvalid, NameInvalid, Unauthorized, Denied, RegistryError):
+            return None  # the spec's fallback: start an ordinary upload session (202)
+        return blob_mount(repository=repository, source=source, digest=digest)
+
+
+class BlobUploadSessionView(RegistryView):
+    """`/v2/<name>/blobs/uploads/<id>`: status, chunk, finish, cancel. All need push."""
+
+    def action(self, request) -> str:
+        return PUSH
+
+    def get(self, request, name, upload_id):
+        upload = selectors.upload_get(repository_name=name, upload_id=upload_id)
+        response = _upload_accepted(name, upload, status=204)
+        return response
+
+    def patch(self, request, name, upload_id):
+        upload = selectors.upload_get(repository_name=name, upload_id=upload_id)
+        content_range = content_range_parse(request.headers.get("Content-Range"))
+        upload = upload_append_chunk(
+            upload=upload, chunks=request_body_chunks(request), content_range=content_range
+        )
+        return _upload_accepted(name, upload)
+
+    def put(self, request, name, upload_id):
+        upload = selectors.upload_get(repository_name=name, upload_id=upload_id)
+        if "digest" not in request.GET:
+            raise DigestInvalid("the digest query parameter is required to finish an upload")
+        expected = digest_parse(request.GET["digest"])
+        blob = upload_finish(upload=upload, chunks=request_body_chunks(request), expected=expected)
+        return _blob_created(name, blob.digest)
+
+    def delete(self, request, name, upload_id):
+        upload = selectors.upload_get(repository_name=name, upload_id=upload_id)
+        upload_cancel(upload=upload)
+        return HttpResponse(status=204)
+
+
+class ReferrersView(RegistryView):
+    def get(self, request, name, digest):
+        subject = digest_parse(digest)
+        artifact_type = request.GET.get("artifactType", "")
+        try:
+            repository = selectors.repository_get(repository_name=name)
+        except RegistryError:
+            descriptors = []  # the spec: never 404 for referrers; nothing refers here
+        else:
+            descriptors = selectors.referrer_list(
+                repository=repository, subject=subject, artifact_type=artifact_type
+            )
+        body = {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": descriptors}
+        response = HttpResponse(json.dumps(body), content_type=OCI_INDEX)
+        if artifact_type:
+            response["OCI-Filters-Applied"] = "artifactType"
+        return response
+
+
+class _RangeFile:
+    """A file limited to `length` bytes from its current position. It keeps `fileno()`,
+    so gunicorn still uses sendfile (it sends Content-Length bytes from the offset)."""
+
+    def __init__(self, handle, length: int):
+        self._handle, self._remaining = handle, length
+
+    def read(self, size: int = -1) -> bytes:
+        if self._remaining <= 0:
+            return b""
+        size = self._remaining if size < 0 else min(size, self._remaining)
+        data = self._handle.read(size)
+        self._remaining -= len(data)
+        return data
+
+    def fileno(self) -> int:
+        return self._handle.fileno()
+
+    def close(self) -> None:
+        self._handle.close()
+
+
+def _read_limited(request, limit: int) -> bytes:
+    length = request_content_length(request)
+    if length is not None and length > limit:
+        raise ManifestTooLarge(f"manifest is {length} bytes; the limit is {limit}")
+    data = bytearray()
+    for chunk in request_body_chunks(request, chunk_bytes=64 * 1024):
+        data += chunk
+        if len(data) > limit:
+            raise ManifestTooLarge(f"manifest exceeds the {limit} byte limit")
+    return bytes(data)
+
+
+def _blob_created(name: str, digest: str) -> HttpResponse:
+    response = HttpResponse(status=201)
+    response["Location"] = f"/v2/{name}/blobs/{digest}"
+    response["Docker-Content-Digest"] = digest
+    return response
+
+
+def _upload_accepted(name: str, upload, status: int = 202) -> HttpResponse:
+    response = HttpResponse(status=status)
+    response["Location"] = f"/v2/{name}/blobs/uploads/{upload.id}"
+    response["Range"] = f"0-{max(upload.size - 1, 0)}"
+    response["Docker-Upload-UUID"] = str(upload.id)
+    return response

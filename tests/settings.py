@@ -1,0 +1,18 @@
+"""Test settings: the real settings module, on a throw-away DATA_DIR unless one is given.
+
+.ci/run sets DATABASE_URL (PostgreSQL) and REDIS_URL; locally the suite runs on SQLite.
+"""
+
+import os
+import tempfile
+
+os.environ.setdefault("DATA_DIR", tempfile.mkdtemp(prefix="distr-test-"))
+os.environ.setdefault("DEBUG", "false")
+
+from distr.settings import *  # noqa: E402,F403
+
+# Test runs never need the compressed manifest (it requires collectstatic first).
+STORAGES["staticfiles"] = {  # noqa: F405
+    "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+}
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast user fixtures
