@@ -86,6 +86,8 @@ def _page(queryset, *, n: int | None, last: str) -> tuple[list[str], bool]:
     names = queryset.order_by("sort_key").values_list("name", flat=True)
     if n is None:
         return list(names), False
+    if n == 0:  # the spec: an empty list and no Link
+        return [], False
     page = list(names[: n + 1])
     return page[:n], len(page) > n
 

@@ -31,7 +31,13 @@ def manifest_put(
         tag = tag_validate(reference)
         digest = _digest_of(raw, "sha256")
     parsed = manifest_parse(raw, content_type)
-    repository = repository_get_or_create(repository_name=repository_name)
+    repository = Repository.objects.filter(name=repository_name).first()
+    if repository is None and (parsed.blobs or parsed.children):
+        missing = (parsed.blobs or parsed.children)[0].digest
+        raise ManifestBlobUnknown(
+            f"blob {missing} is not in repository {repository_name}", detail={"digest": missing}
+        )
+    repository = repository or repository_get_or_create(repository_name=repository_name)
 
     with transaction.atomic():
         blob_ids = _check_blobs_present(repository, parsed)

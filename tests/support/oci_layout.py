@@ -105,7 +105,10 @@ def index_layout(root: Path, layer_sizes: list[int], tag: str = "v1") -> Layout:
     """A multi-platform index (linux/amd64 and linux/arm64), each image with its own layers."""
     root.mkdir(parents=True, exist_ok=True)
     entries = []
-    for platform in ({"architecture": "amd64", "os": "linux"}, {"architecture": "arm64", "os": "linux"}):
+    for platform in (
+        {"architecture": "amd64", "os": "linux"},
+        {"architecture": "arm64", "os": "linux"},
+    ):
         digest, size = _image(root, layer_sizes, platform)
         entries.append(
             {"mediaType": OCI_MANIFEST, "digest": digest, "size": size, "platform": platform}

@@ -18,7 +18,12 @@ def skopeo(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
     policy = os.path.join(home, "policy.json")
     with open(policy, "w") as handle:
         json.dump({"default": [{"type": "insecureAcceptAnything"}]}, handle)
-    env = {**os.environ, "HOME": home, "XDG_RUNTIME_DIR": home, "REGISTRY_AUTH_FILE": os.path.join(home, "auth.json")}
+    env = {
+        **os.environ,
+        "HOME": home,
+        "XDG_RUNTIME_DIR": home,
+        "REGISTRY_AUTH_FILE": os.path.join(home, "auth.json"),
+    }
     command = [SKOPEO, "--policy", policy, *args]
     # --registries-conf / blob cache: a per-run cache directory via TMPDIR and HOME.
     result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout)
