@@ -2,10 +2,12 @@
 monolithic upload and cross-repository mount. Reads request bytes as an iterator of chunks;
 never holds a whole blob in memory."""
 
+import datetime
 import itertools
 from collections.abc import Iterable
 
 from django.db import transaction
+from django.utils import timezone
 
 from registry.digests import Digest
 from registry.errors import BlobUploadInvalid, DigestInvalid, RangeNotSatisfiable
@@ -134,3 +136,12 @@ def _range_headers(upload: Upload, size: int) -> dict:
         "Range": f"0-{max(size - 1, 0)}",
         "Docker-Upload-UUID": str(upload.id),
     }
+
+
+def upload_purge_stale(*, older_than: datetime.timedelta) -> int:
+    """Cancel uploads untouched for `older_than` (clients that gave up); returns how many."""
+    cutoff = timezone.now() - older_than
+    stale = list(Upload.objects.filter(updated_at__lt=cutoff))
+    for upload in stale:
+        upload_cancel(upload=upload)
+    return len(stale)
