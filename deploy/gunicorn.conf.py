@@ -17,4 +17,7 @@ timeout = int(os.environ.get("GUNICORN_TIMEOUT", "600"))
 graceful_timeout = 30
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-") or None
 errorlog = "-"
+# The control socket has one default path per user: two instances on one host would
+# fight over it, and distr does not use it.
+control_socket_disable = True
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")

@@ -81,6 +81,8 @@ def range_parse(value: str | None, size: int) -> tuple[int, int] | None:
     first, last = match.group(1), match.group(2)
     if first == "" and last == "":
         return None
+    if size == 0:
+        raise ValueError("no range of an empty blob is satisfiable")
     if first == "":  # suffix range: the last N bytes
         suffix = int(last)
         if suffix == 0:

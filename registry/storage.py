@@ -21,6 +21,7 @@ from pathlib import Path
 from django.core.files.storage import storages
 
 from registry.digests import Digest, hasher_new
+from registry.errors import BlobUploadUnknown
 
 READ_CHUNK_BYTES = 1024 * 1024
 
@@ -66,15 +67,33 @@ class BlobStore:
     @contextmanager
     def upload_locked(self, upload_id):
         """Open the upload for appending under an exclusive lock (one writer at a time,
-        across threads and processes). Yields the file positioned at its end."""
+        across threads and processes). Yields the file positioned at its end.
+
+        Raises BlobUploadUnknown when the upload is gone, including when it was finished
+        or cancelled while this request waited for the lock: the open handle would then
+        point at a committed blob, which must never be written to.
+        """
         path = self._path(self.upload_key(upload_id))
-        with open(path, "r+b") as handle:
+        try:
+            handle = open(path, "r+b")  # noqa: SIM115 - closed below
+        except FileNotFoundError:
+            raise BlobUploadUnknown(f"upload {upload_id} unknown") from None
+        with handle:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
             try:
+                if not self._still_at(path, handle):
+                    raise BlobUploadUnknown(f"upload {upload_id} was finished or cancelled")
                 handle.seek(0, os.SEEK_END)
                 yield handle
             finally:
                 fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+    @staticmethod
+    def _still_at(path: Path, handle) -> bool:
+        try:
+            return os.stat(path).st_ino == os.fstat(handle.fileno()).st_ino
+        except FileNotFoundError:
+            return False
 
     @staticmethod
     def append(handle, chunks: Iterable[bytes], hasher) -> int:
@@ -96,7 +115,11 @@ class BlobStore:
     def upload_hash(self, upload_id, algorithm: str):
         """Re-hash the bytes received so far (used when another process received them)."""
         hasher = hasher_new(algorithm)
-        with open(self._path(self.upload_key(upload_id)), "rb") as handle:
+        try:
+            handle = open(self._path(self.upload_key(upload_id)), "rb")  # noqa: SIM115
+        except FileNotFoundError:
+            raise BlobUploadUnknown(f"upload {upload_id} unknown") from None
+        with handle:
             while chunk := handle.read(READ_CHUNK_BYTES):
                 hasher.update(chunk)
         return hasher

@@ -10,7 +10,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from registry.digests import Digest
-from registry.errors import BlobUploadInvalid, DigestInvalid, RangeNotSatisfiable
+from registry.errors import (
+    BlobUploadInvalid,
+    BlobUploadUnknown,
+    DigestInvalid,
+    RangeNotSatisfiable,
+)
 from registry.models import Blob, Repository, RepositoryBlob, Upload
 from registry.services.repositories import blob_link, blob_record
 from registry.storage import blob_store, hasher_cache
@@ -46,8 +51,12 @@ def upload_append_chunk(
             )
         upload.size = size + written
         upload.sha256_so_far = hasher.hexdigest()
+        recorded = Upload.objects.filter(id=upload.id).update(
+            size=upload.size, sha256_so_far=upload.sha256_so_far, updated_at=timezone.now()
+        )
+        if not recorded:  # cancelled under us (cancel takes the lock, so only by a crash)
+            raise BlobUploadUnknown(f"upload {upload.id} unknown")
         hasher_cache.put(upload.id, upload.size, hasher)
-        upload.save(update_fields=["size", "sha256_so_far", "updated_at"])
     return upload
 
 
@@ -78,19 +87,32 @@ def upload_finish(*, upload: Upload, chunks: Iterable[bytes], expected: Digest) 
                 f"content digest {expected.algorithm}:{actual} does not match {expected}",
                 detail={"expected": str(expected), "actual": f"{expected.algorithm}:{actual}"},
             )
+        # Still under the lock: a request waiting for it finds the upload gone (404),
+        # never a half-finished state.
         store.upload_commit(upload.id, expected)
-    hasher_cache.drop(upload.id)
-    with transaction.atomic():
-        blob = blob_record(digest=str(expected), size=size)
-        blob_link(repository=upload.repository, blob=blob)
-        Upload.objects.filter(id=upload.id).delete()
+        hasher_cache.drop(upload.id)
+        with transaction.atomic():
+            blob = blob_record(digest=str(expected), size=size)
+            blob_link(repository=upload.repository, blob=blob)
+            Upload.objects.filter(id=upload.id).delete()
     return blob
 
 
 def upload_cancel(*, upload: Upload) -> None:
+    """Forget the upload and free its bytes. Takes the upload's lock, so a chunk being
+    appended finishes first and later ones find the upload gone."""
+    store = blob_store()
+    try:
+        with store.upload_locked(upload.id):
+            _forget(upload, store)
+    except BlobUploadUnknown:  # its file is already gone: still drop the row
+        _forget(upload, store)
+
+
+def _forget(upload: Upload, store) -> None:
     hasher_cache.drop(upload.id)
     Upload.objects.filter(id=upload.id).delete()
-    blob_store().upload_discard(upload.id)
+    store.upload_discard(upload.id)
 
 
 def blob_upload_monolithic(

@@ -67,7 +67,7 @@ class LiveRegistry:
             try:
                 if requests.get(f"{self.url}/v2/", timeout=1).status_code == 200:
                     return
-            except requests.ConnectionError:
+            except requests.RequestException:  # not listening yet, or still booting
                 time.sleep(0.1)
         raise RuntimeError(f"gunicorn not ready: {self.log_path.read_text()[-2000:]}")
 
