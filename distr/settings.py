@@ -88,6 +88,17 @@ else:
 
 REDIS_URL = env.str("REDIS_URL", default="")
 
+# Caches hold short-lived registry state (token liveness). With Redis they are shared by
+# every web process, so a revocation is seen everywhere at once; without it each process
+# keeps its own and sees it within REGISTRY_PRINCIPAL_CACHE_SECONDS.
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -131,9 +142,24 @@ STORAGES = {
     },
 }
 
+# Registry token authentication (Docker token auth, see docs/authentication.md).
+# `service` is the JWT audience clients copy from the challenge; the realm is built from
+# the request's host unless REGISTRY_TOKEN_REALM says otherwise.
+REGISTRY_SERVICE = env.str(
+    "REGISTRY_SERVICE", default=DISTR_PUBLIC_URL.split("://", 1)[-1].split("/", 1)[0]
+)
+REGISTRY_TOKEN_REALM = env.str("REGISTRY_TOKEN_REALM", default="")
+REGISTRY_TOKEN_ISSUER = env.str("REGISTRY_TOKEN_ISSUER", default="distr")
+# EC P-256 private key (PEM) signing registry JWTs; every web instance must share it. When
+# unset, the key file is used, and generated on first use.
+REGISTRY_TOKEN_KEY = env.str("REGISTRY_TOKEN_KEY", default="")
+REGISTRY_TOKEN_KEY_FILE = env.str(
+    "REGISTRY_TOKEN_KEY_FILE", default=str(DATA_DIR / "registry-token-key.pem")
+)
+# How long a process trusts what it learnt about a token (revoked, expired) from the DB.
+REGISTRY_PRINCIPAL_CACHE_SECONDS = env.int("REGISTRY_PRINCIPAL_CACHE_SECONDS", default=30)
+
 # Registry behaviour.
-# Until token authentication lands, anonymous clients may push and delete when this is on.
-REGISTRY_ANONYMOUS_PUSH = env.bool("REGISTRY_ANONYMOUS_PUSH", default=True)
 REGISTRY_MANIFEST_MAX_BYTES = env.int("REGISTRY_MANIFEST_MAX_BYTES", default=4 * 1024 * 1024)
 # Bytes read from the request stream per write while uploading.
 REGISTRY_UPLOAD_CHUNK_BYTES = env.int("REGISTRY_UPLOAD_CHUNK_BYTES", default=1024 * 1024)

@@ -1,42 +1,115 @@
-"""The one access check every registry view passes through.
+"""The one access decision every registry request passes through.
 
-`access_check(principal=…, repository_name=…, action=…, reference=…)` allows or raises
-Unauthorized (no usable credentials) / Denied (authenticated, not allowed). Token
-authentication and licence decisions plug in here without touching the views.
+`access_check(principal=…, repository_name=…, action=…)` allows, or raises Unauthorized
+(no usable credentials, or a JWT that does not cover the request: 401 with a Bearer
+challenge so the client fetches a token) or Denied (authenticated, not allowed: 403).
+`grant_scopes` is the token endpoint's side of the same rules: it grants the intersection
+of what was asked and what the principal may do.
 """
 
-from dataclasses import dataclass
+from fnmatch import fnmatchcase
 
-from django.conf import settings
-
-from registry.errors import Unauthorized
+from registry.auth import Principal
+from registry.errors import Denied, Unauthorized
+from registry.models import Repository
+from registry.scopes import Scope
 
 PULL, PUSH, DELETE, CATALOG = "pull", "push", "delete", "catalog"
+CATALOG_SCOPE = Scope("registry", "catalog", frozenset({"*"}))
 
 
-@dataclass(frozen=True)
-class Principal:
-    kind: str  # "anonymous" until tokens arrive
-    name: str = ""
-
-
-ANONYMOUS = Principal(kind="anonymous")
-
-
-def principal_from_request(request) -> Principal:
-    return ANONYMOUS
+def principal_actions(*, principal: Principal, repository_name: str) -> frozenset[str]:
+    """What `principal` may do on `repository_name`, from its token alone."""
+    namespace, _, path = repository_name.partition("/")
+    own = (
+        not principal.is_anonymous
+        and path != ""
+        and namespace == principal.vendor_slug
+        and _patterns_match(principal.repository_patterns, path)
+    )
+    if own:
+        return principal.actions
+    if _repository_is_public(repository_name):
+        return frozenset({PULL})
+    return frozenset()
 
 
 def access_check(
     *, principal: Principal, repository_name: str | None, action: str, reference: str | None = None
 ) -> None:
-    if action in (PULL, CATALOG):
+    if action == CATALOG:
+        _check_catalog(principal)
         return
-    if settings.REGISTRY_ANONYMOUS_PUSH:
+    if principal.granted is not None:
+        granted = principal.granted.get(("repository", repository_name), frozenset())
+        if action not in granted and "*" not in granted:
+            raise _challenge(repository_name, action, insufficient=True)
+    if action in principal_actions(principal=principal, repository_name=repository_name):
         return
-    scope = f"repository:{repository_name}:{action}"
-    raise Unauthorized(
-        f"{action} requires authentication",
+    if principal.is_anonymous:
+        raise _challenge(repository_name, action)
+    raise Denied(
+        f"{principal.kind} token may not {action} {repository_name}",
         detail=[{"Type": "repository", "Name": repository_name, "Action": action}],
-        headers={"WWW-Authenticate": f'Basic realm="distr",scope="{scope}"'},
     )
+
+
+def grant_scopes(*, principal: Principal, scopes: list[Scope]) -> list[Scope]:
+    granted = []
+    for scope in scopes:
+        if scope.type == "registry" and scope.name == "catalog":
+            if not principal.is_anonymous:
+                granted.append(CATALOG_SCOPE)
+            continue
+        if scope.type != "repository" or not _name_is_valid(scope.name):
+            continue
+        allowed = principal_actions(principal=principal, repository_name=scope.name)
+        wanted = allowed if "*" in scope.actions else scope.actions
+        granted.append(Scope("repository", scope.name, frozenset(wanted & allowed)))
+    return granted
+
+
+def _check_catalog(principal: Principal) -> None:
+    if principal.is_anonymous:
+        raise Unauthorized(
+            "listing the catalog requires authentication", challenge_scope="registry:catalog:*"
+        )
+    if principal.granted is not None and "*" not in principal.granted.get(
+        ("registry", "catalog"), frozenset()
+    ):
+        raise Unauthorized(
+            "token does not grant the catalog",
+            challenge_scope="registry:catalog:*",
+            challenge_error="insufficient_scope",
+        )
+
+
+def _challenge(repository_name: str, action: str, insufficient: bool = False) -> Unauthorized:
+    # Writes need pull and push together (clients HEAD blobs before uploading them).
+    actions = "pull,push" if action == PUSH else action
+    return Unauthorized(
+        f"{action} access to {repository_name} requires authentication"
+        if not insufficient
+        else f"token does not grant {action} on {repository_name}",
+        detail=[{"Type": "repository", "Name": repository_name, "Action": action}],
+        challenge_scope=f"repository:{repository_name}:{actions}",
+        challenge_error="insufficient_scope" if insufficient else "",
+    )
+
+
+def _patterns_match(patterns: tuple[str, ...], path: str) -> bool:
+    return not patterns or any(fnmatchcase(path, pattern) for pattern in patterns)
+
+
+def _repository_is_public(repository_name: str) -> bool:
+    return Repository.objects.filter(name=repository_name, is_public=True).exists()
+
+
+def _name_is_valid(name: str) -> bool:
+    from registry.names import NameInvalid, repository_name_validate
+
+    try:
+        repository_name_validate(name)
+    except NameInvalid:
+        return False
+    return True

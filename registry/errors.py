@@ -14,10 +14,21 @@ class RegistryError(Exception):
     status = 500
     default_message = "unknown error"
 
-    def __init__(self, message: str | None = None, *, detail=None, headers=None):
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        detail=None,
+        headers=None,
+        challenge_scope: str = "",
+        challenge_error: str = "",
+    ):
         self.message = message or self.default_message
         self.detail = detail
         self.headers = headers or {}
+        # For 401s: the scope and error to put in the Bearer challenge.
+        self.challenge_scope = challenge_scope
+        self.challenge_error = challenge_error
         super().__init__(self.message)
 
     def envelope(self) -> dict:

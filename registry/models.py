@@ -11,7 +11,15 @@ from django.db.models import Q
 
 
 class Repository(models.Model):
+    """A repository; its name is `<vendor slug>/<path>`, so it lives in its vendor's
+    namespace. The first push by a vendor's push token creates it."""
+
+    vendor = models.ForeignKey(
+        "customers.Vendor", on_delete=models.CASCADE, related_name="repositories"
+    )
     name = models.CharField(max_length=255, unique=True)
+    # Anyone may pull a public repository, without credentials.
+    is_public = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

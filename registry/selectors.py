@@ -4,7 +4,7 @@ import uuid
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import F
+from django.db.models import F, Q
 from django.db.models.functions import Collate
 
 from registry.digests import Digest, digest_parse
@@ -96,8 +96,11 @@ def tag_list(*, repository: Repository, n: int | None, last: str) -> tuple[list[
     return _page(Tag.objects.filter(repository=repository), n=n, last=last)
 
 
-def repository_list(*, n: int | None, last: str) -> tuple[list[str], bool]:
-    return _page(Repository.objects.all(), n=n, last=last)
+def repository_list(*, vendor_id: int | None, n: int | None, last: str) -> tuple[list[str], bool]:
+    """The catalog a principal sees: its vendor's repositories (a customer's is narrowed
+    by licences later) plus public ones."""
+    visible = Q(is_public=True) | Q(vendor_id=vendor_id) if vendor_id else Q(is_public=True)
+    return _page(Repository.objects.filter(visible), n=n, last=last)
 
 
 def referrer_list(*, repository: Repository, subject: Digest, artifact_type: str) -> list[dict]:

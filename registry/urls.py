@@ -3,12 +3,13 @@ regexes; the more specific upload routes come before the blob route."""
 
 from django.urls import re_path
 
-from registry import views
+from registry import token_views, views
 
 _NAME = r"(?P<name>.+?)"
 
 urlpatterns = [
     re_path(r"^v2/?$", views.BaseView.as_view(), name="registry-base"),
+    re_path(r"^v2/token/?$", token_views.TokenView.as_view(), name="registry-token"),
     re_path(r"^v2/_catalog$", views.CatalogView.as_view(), name="registry-catalog"),
     re_path(rf"^v2/{_NAME}/tags/list$", views.TagListView.as_view(), name="registry-tags"),
     re_path(

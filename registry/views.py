@@ -11,7 +11,8 @@ from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
 from registry import selectors
-from registry.access import CATALOG, DELETE, PULL, PUSH, access_check, principal_from_request
+from registry.access import CATALOG, DELETE, PULL, PUSH, access_check
+from registry.auth import principal_from_request
 from registry.digests import digest_parse
 from registry.errors import (
     BlobRangeInvalid,
@@ -68,23 +69,40 @@ class RegistryView(View):
             if name is not None:
                 repository_name_validate(name)
             request.principal = principal_from_request(request)
-            access_check(
-                principal=request.principal,
-                repository_name=name,
-                action=self.action(request),
-                reference=kwargs.get("reference") or kwargs.get("digest"),
-            )
+            if name is not None or self.action(request) == CATALOG:
+                access_check(
+                    principal=request.principal,
+                    repository_name=name,
+                    action=self.action(request),
+                    reference=kwargs.get("reference") or kwargs.get("digest"),
+                )
             response = handler(request, *args, **kwargs)
         except RegistryError as error:
             response = error_response(error, head=request.method == "HEAD")
+            if error.status == 401:
+                response["WWW-Authenticate"] = bearer_challenge(request, error)
         response[API_VERSION_HEADER[0]] = API_VERSION_HEADER[1]
         return response
 
 
+def bearer_challenge(request, error: RegistryError) -> str:
+    """`Bearer realm=…,service=…[,scope=…][,error=…]` as Distribution formats it."""
+    realm = settings.REGISTRY_TOKEN_REALM or request.build_absolute_uri("/v2/token")
+    challenge = f'Bearer realm="{realm}",service="{settings.REGISTRY_SERVICE}"'
+    if error.challenge_scope:
+        challenge += f',scope="{error.challenge_scope}"'
+    if error.challenge_error:
+        challenge += f',error="{error.challenge_error}"'
+    return challenge
+
+
 class BaseView(RegistryView):
-    """`GET /v2/`: the API version check."""
+    """`GET /v2/`: the API version check. Anonymous callers get the challenge that tells
+    clients where to fetch a token (docker login checks exactly this)."""
 
     def get(self, request):
+        if request.principal.is_anonymous and request.principal.granted is None:
+            raise Unauthorized("authentication required")
         return JsonResponse({})
 
     head = get
@@ -103,7 +121,9 @@ class CatalogView(RegistryView):
 
     def get(self, request):
         n, last = pagination_parse(request)
-        names, more = selectors.repository_list(n=n, last=last)
+        names, more = selectors.repository_list(
+            vendor_id=request.principal.vendor_id, n=n, last=last
+        )
         response = JsonResponse({"repositories": names})
         if more:
             response["Link"] = next_link(request.path, n, names[-1])
@@ -136,6 +156,8 @@ class ManifestView(RegistryView):
     def put(self, request, name, reference):
         raw = _read_limited(request, settings.REGISTRY_MANIFEST_MAX_BYTES)
         manifest, parsed = manifest_put(
+            vendor_id=request.principal.vendor_id,
+            actor=request.principal.actor,
             repository_name=name,
             reference=reference,
             raw=raw,
@@ -150,7 +172,7 @@ class ManifestView(RegistryView):
 
     def delete(self, request, name, reference):
         repository = selectors.repository_get(repository_name=name)
-        manifest_delete(repository=repository, reference=reference)
+        manifest_delete(repository=repository, reference=reference, actor=request.principal.actor)
         return HttpResponse(status=202)
 
 
@@ -193,7 +215,7 @@ class BlobView(RegistryView):
     def delete(self, request, name, digest):
         parsed = digest_parse(digest)
         repository = selectors.repository_get(repository_name=name)
-        if not blob_unlink(repository=repository, digest=parsed):
+        if not blob_unlink(repository=repository, digest=parsed, actor=request.principal.actor):
             raise BlobUnknown(f"blob {digest} unknown in {name}", detail={"digest": digest})
         return HttpResponse(status=202)
 
@@ -202,7 +224,9 @@ class BlobUploadView(RegistryView):
     """`POST /v2/<name>/blobs/uploads/`: start an upload, upload monolithically, or mount."""
 
     def post(self, request, name):
-        repository = repository_get_or_create(repository_name=name)
+        repository = repository_get_or_create(
+            vendor_id=request.principal.vendor_id, repository_name=name
+        )
         mounted = self._mount(request, repository)
         if mounted is not None:
             return _blob_created(name, mounted.digest)

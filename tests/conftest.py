@@ -1,8 +1,48 @@
+import base64
 import uuid
 
 import pytest
+from django.test import Client
 
-from tests.support.server import LiveRegistry
+from customers.services import customer_create, token_mint, vendor_create
+from tests.support import skopeo as skopeo_support
+from tests.support.server import LiveRegistry, live_http
+
+
+def basic(secret: str, user: str = "ci") -> str:
+    return "Basic " + base64.b64encode(f"{user}:{secret}".encode()).decode()
+
+
+@pytest.fixture
+def vendor(db):
+    """The vendor `acme`, owner of the `acme/…` namespace most tests push into."""
+    return vendor_create(slug="acme", name="Acme Corp")[0]
+
+
+@pytest.fixture
+def push_secret(vendor) -> str:
+    return token_mint(vendor=vendor, kind="push", name="test CI").secret
+
+
+@pytest.fixture
+def customer(vendor):
+    return customer_create(vendor=vendor, slug="globex", name="Globex")[0]
+
+
+@pytest.fixture
+def pull_secret(customer) -> str:
+    return token_mint(vendor=customer.vendor, customer=customer, kind="pull", name="t").secret
+
+
+@pytest.fixture
+def client(push_secret) -> Client:
+    """A test client that authenticates as acme's CI (Basic, password = push token)."""
+    return Client(HTTP_AUTHORIZATION=basic(push_secret))
+
+
+@pytest.fixture
+def anonymous_client() -> Client:
+    return Client()
 
 
 @pytest.fixture(scope="session")
@@ -10,12 +50,23 @@ def live_registry(django_db_setup, django_db_blocker):
     """distr under a real gunicorn on a free loopback port, sharing the test database.
 
     Tests that use it push through the server into repositories with unique names (see
-    `repo_name`), so they need no database fixture of their own.
+    `repo_name`) with a push token the `live_credentials` fixture mints for each test.
     """
     with django_db_blocker.unblock():
-        server = LiveRegistry()
+        server = LiveRegistry(extra_env={"REGISTRY_PRINCIPAL_CACHE_SECONDS": "2"})
     yield server
     server.stop()
+
+
+@pytest.fixture
+def live_credentials(live_registry, push_secret, monkeypatch):
+    """Every client of the live registry (requests via `live_http`, skopeo, hand-written
+    requests via `live_registry.auth_header`) authenticates as acme's CI."""
+    live_registry.credentials = ("ci", push_secret)
+    monkeypatch.setattr(live_http, "auth", ("ci", push_secret))
+    monkeypatch.setattr(skopeo_support, "default_auth", {live_registry.host: ("ci", push_secret)})
+    yield live_registry.credentials
+    live_registry.credentials = None
 
 
 @pytest.fixture
@@ -26,7 +77,9 @@ def repo_name() -> str:
 
 def pytest_collection_modifyitems(items):
     """Tests on the live server share its database through real commits, so they run as
-    transactional tests (this also makes pytest-django create the test database)."""
+    transactional tests (this also makes pytest-django create the test database), and
+    they authenticate with a freshly minted push token."""
     for item in items:
         if "live_registry" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.django_db(transaction=True))
+            item.fixturenames.insert(0, "live_credentials")  # before fixtures that push

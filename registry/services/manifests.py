@@ -2,6 +2,8 @@
 
 from django.db import transaction
 
+from customers.models import AuditEvent
+from customers.services import audit_record
 from registry.digests import Digest, digest_parse, hasher_new
 from registry.errors import DigestInvalid, ManifestBlobUnknown, ManifestInvalid, ManifestUnknown
 from registry.manifests import ParsedManifest, manifest_parse
@@ -11,7 +13,13 @@ from registry.services.repositories import repository_get_or_create
 
 
 def manifest_put(
-    *, repository_name: str, reference: str, raw: bytes, content_type: str
+    *,
+    vendor_id: int,
+    repository_name: str,
+    reference: str,
+    raw: bytes,
+    content_type: str,
+    actor: str = "",
 ) -> tuple[Manifest, ParsedManifest]:
     """Store a manifest pushed by tag or by digest.
 
@@ -37,7 +45,9 @@ def manifest_put(
         raise ManifestBlobUnknown(
             f"blob {missing} is not in repository {repository_name}", detail={"digest": missing}
         )
-    repository = repository or repository_get_or_create(repository_name=repository_name)
+    repository = repository or repository_get_or_create(
+        vendor_id=vendor_id, repository_name=repository_name
+    )
 
     with transaction.atomic():
         blob_ids = _check_blobs_present(repository, parsed)
@@ -59,29 +69,68 @@ def manifest_put(
                 [ManifestReference(manifest=manifest, blob_id=b) for b in blob_ids]
                 + [ManifestReference(manifest=manifest, child=c) for c in children]
             )
+            _audit(repository, AuditEvent.Action.MANIFEST_PUSHED, actor, manifest.digest)
         if tag is not None:
-            Tag.objects.update_or_create(
-                repository=repository, name=tag, defaults={"manifest": manifest}
-            )
+            _tag_point(repository=repository, name=tag, manifest=manifest, actor=actor)
     return manifest, parsed
 
 
-def manifest_delete(*, repository: Repository, reference: str) -> None:
-    """By digest: delete the manifest and every tag on it. By tag: remove only the tag."""
-    if reference_is_digest(reference):
-        digest_parse(reference)
-        deleted, _ = Manifest.objects.filter(repository=repository, digest=reference).delete()
+def _tag_point(*, repository: Repository, name: str, manifest: Manifest, actor: str) -> None:
+    """Point tag `name` at `manifest`: one row update, audited when it changes."""
+    current = Tag.objects.select_for_update().filter(repository=repository, name=name).first()
+    if current is None:
+        Tag.objects.create(repository=repository, name=name, manifest=manifest)
+        previous = ""
+    elif current.manifest_id != manifest.id:
+        previous = current.manifest.digest
+        current.manifest = manifest
+        current.save(update_fields=["manifest", "updated_at"])
     else:
-        tag_validate(reference)
-        deleted, _ = Tag.objects.filter(repository=repository, name=reference).delete()
-    if not deleted:
-        raise ManifestUnknown(f"manifest {reference[:200]!r} unknown in {repository.name}")
+        return
+    _audit(
+        repository,
+        AuditEvent.Action.TAG_MOVED,
+        actor,
+        f"{name}",
+        {"from": previous, "to": manifest.digest},
+    )
 
 
-def blob_unlink(*, repository: Repository, digest: Digest) -> bool:
+def _audit(repository: Repository, action: str, actor: str, what: str, details=None) -> None:
+    audit_record(
+        vendor=repository.vendor,
+        action=action,
+        actor=actor,
+        target=f"{repository.name}:{what}" if ":" not in what else f"{repository.name}@{what}",
+        details=details,
+    )
+
+
+def manifest_delete(*, repository: Repository, reference: str, actor: str = "") -> None:
+    """By digest: delete the manifest and every tag on it. By tag: remove only the tag."""
+    with transaction.atomic():
+        if reference_is_digest(reference):
+            digest_parse(reference)
+            deleted, _ = Manifest.objects.filter(repository=repository, digest=reference).delete()
+            action = AuditEvent.Action.MANIFEST_DELETED
+        else:
+            tag_validate(reference)
+            deleted, _ = Tag.objects.filter(repository=repository, name=reference).delete()
+            action = AuditEvent.Action.TAG_DELETED
+        if not deleted:
+            raise ManifestUnknown(f"manifest {reference[:200]!r} unknown in {repository.name}")
+        _audit(repository, action, actor, reference)
+
+
+def blob_unlink(*, repository: Repository, digest: Digest, actor: str = "") -> bool:
     """Remove a blob from a repository. Bytes stay in storage until garbage collection
     (later issue) finds no repository links them."""
-    deleted, _ = RepositoryBlob.objects.filter(repository=repository, blob_id=str(digest)).delete()
+    with transaction.atomic():
+        deleted, _ = RepositoryBlob.objects.filter(
+            repository=repository, blob_id=str(digest)
+        ).delete()
+        if deleted:
+            _audit(repository, AuditEvent.Action.BLOB_DELETED, actor, str(digest))
     return bool(deleted)
 
 

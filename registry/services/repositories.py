@@ -4,15 +4,16 @@ from registry.models import Blob, Repository, RepositoryBlob
 from registry.names import repository_name_validate
 
 
-def repository_get_or_create(*, repository_name: str) -> Repository:
-    """The repository a push writes into; the first push creates it."""
+def repository_get_or_create(*, vendor_id: int, repository_name: str) -> Repository:
+    """The repository a push writes into; the first push creates it in the pushing
+    token's vendor (access checks have made sure the name is in that namespace)."""
     repository_name_validate(repository_name)
     repository = Repository.objects.filter(name=repository_name).first()
     if repository is not None:
         return repository
     try:
         with transaction.atomic():
-            return Repository.objects.create(name=repository_name)
+            return Repository.objects.create(vendor_id=vendor_id, name=repository_name)
     except IntegrityError:  # created concurrently by another request
         return Repository.objects.get(name=repository_name)
 

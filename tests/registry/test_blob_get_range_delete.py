@@ -251,12 +251,13 @@ def test_unsupported_methods_on_a_blob_are_405(client, repo_name, blob, method):
     assert codes(response) == ["UNSUPPORTED"]
 
 
-def test_delete_without_credentials_is_unauthorized_when_anonymous_push_is_off(
-    client, repo_name, blob, settings
-):
+def test_delete_without_credentials_is_unauthorized(anonymous_client, repo_name, blob):
     digest, data = blob
-    settings.REGISTRY_ANONYMOUS_PUSH = False
-    response = client.delete(f"/v2/{repo_name}/blobs/{digest}")
+    response = anonymous_client.delete(f"/v2/{repo_name}/blobs/{digest}")
     assert response.status_code == 401
     assert codes(response) == ["UNAUTHORIZED"]
+    assert response["WWW-Authenticate"] == (
+        'Bearer realm="http://testserver/v2/token",service="127.0.0.1:8000",'
+        f'scope="repository:{repo_name}:delete"'
+    )
     assert RepositoryBlob.objects.filter(repository__name=repo_name, blob_id=digest).exists()

@@ -9,6 +9,8 @@ import socket
 import pytest
 import requests
 
+from tests.support.server import live_http
+
 MIB = 1024 * 1024
 SIZE = 3 * MIB + 7
 
@@ -22,6 +24,7 @@ def raw_request(live, method: str, path: str, headers: dict | None = None):
     everything the server sent after the headers, up to the close."""
     host, port = live.host.rsplit(":", 1)
     lines = [f"{method} {path} HTTP/1.1", f"Host: {live.host}", "Connection: close"]
+    lines.append(f"Authorization: {live.auth_header}")
     lines += [f"{name}: {value}" for name, value in (headers or {}).items()]
     with socket.create_connection((host, int(port)), timeout=30) as sock:
         sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
@@ -44,7 +47,7 @@ def blob(live_registry, repo_name):
     repo = repo_name
     data = os.urandom(SIZE)
     digest = sha256(data)
-    response = requests.post(
+    response = live_http.post(
         f"{live_registry.url}/v2/{repo}/blobs/uploads/?digest={digest}",
         data=data,
         headers={"Content-Type": "application/octet-stream"},
@@ -99,7 +102,7 @@ def test_range_is_sent_exactly(live_registry, blob, range_header, start, end):
 
 def test_unsatisfiable_range_is_416(live_registry, blob):
     repo, digest, _ = blob
-    response = requests.get(
+    response = live_http.get(
         f"{live_registry.url}/v2/{repo}/blobs/{digest}",
         headers={"Range": "bytes=999999999-"},
         timeout=10,
@@ -115,6 +118,7 @@ def test_ranges_on_one_keep_alive_connection(live_registry, blob):
     repo, digest, data = blob
     url = f"{live_registry.url}/v2/{repo}/blobs/{digest}"
     with requests.Session() as session:
+        session.auth = live_registry.credentials
         for start, end in [(0, 99), (SIZE - 100, SIZE - 1), (MIB, 2 * MIB), (7, 7)]:
             response = session.get(
                 url, headers={"Range": f"bytes={start}-{end}", "Accept-Encoding": "identity"}

@@ -14,6 +14,7 @@ import pytest
 import requests
 
 from tests.support.oras_client import oras_client
+from tests.support.server import live_http
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
@@ -31,8 +32,8 @@ def sha256(data: bytes) -> str:
 
 
 @pytest.fixture
-def client(monkeypatch, tmp_path):
-    return oras_client(monkeypatch, tmp_path)
+def client(monkeypatch, tmp_path, live_credentials):
+    return oras_client(monkeypatch, tmp_path, live_credentials)
 
 
 def write(path: Path, data: bytes) -> Path:
@@ -67,7 +68,7 @@ def artifact_manifest(client, target: str, artifact_type: str, files: dict, **ex
 
 
 def get_manifest(live, repo: str, reference: str) -> requests.Response:
-    response = requests.get(
+    response = live_http.get(
         f"{live.url}/v2/{repo}/manifests/{reference}", headers={"Accept": OCI_MANIFEST}, timeout=30
     )
     assert response.status_code == 200, response.text
@@ -76,7 +77,7 @@ def get_manifest(live, repo: str, reference: str) -> requests.Response:
 
 def subject_of(live, repo: str, reference: str) -> oras.oci.Subject:
     """The descriptor of a manifest as the registry serves it (HEAD), not as re-serialised."""
-    response = requests.head(
+    response = live_http.head(
         f"{live.url}/v2/{repo}/manifests/{reference}", headers={"Accept": OCI_MANIFEST}, timeout=30
     )
     assert response.status_code == 200, response.text
@@ -88,7 +89,7 @@ def subject_of(live, repo: str, reference: str) -> oras.oci.Subject:
 
 
 def referrers(live, repo: str, digest: str, **params) -> requests.Response:
-    response = requests.get(f"{live.url}/v2/{repo}/referrers/{digest}", params=params, timeout=30)
+    response = live_http.get(f"{live.url}/v2/{repo}/referrers/{digest}", params=params, timeout=30)
     assert response.status_code == 200, response.text
     assert response.headers["Content-Type"] == OCI_INDEX
     return response
@@ -122,7 +123,7 @@ def test_artifact_with_artifact_type_round_trips(client, live_registry, repo_nam
     assert sorted(Path(p).name for p in pulled) == ["payload.bin", "report.txt"]
     for path in pulled:
         assert Path(path).read_bytes() == (Path("src") / Path(path).name).read_bytes()
-    empty = requests.get(f"{live_registry.url}/v2/{repo_name}/blobs/{EMPTY_DIGEST}", timeout=30)
+    empty = live_http.get(f"{live_registry.url}/v2/{repo_name}/blobs/{EMPTY_DIGEST}", timeout=30)
     assert empty.content == b"{}"
 
 
@@ -160,7 +161,7 @@ def test_plain_push_and_pull_round_trip(client, live_registry, repo_name, tmp_pa
         "big.bin",
         "tree",
     ]
-    blob = requests.get(
+    blob = live_http.get(
         f"{live_registry.url}/v2/{repo_name}/blobs/{manifest['config']['digest']}", timeout=30
     )
     assert blob.content == config.read_bytes()
@@ -209,7 +210,7 @@ def test_referrers_through_subject(client, live_registry, repo_name):
         subject=asdict(subject),
     )
     sbom_raw = json.dumps(sbom, indent=4).encode()
-    response = requests.put(
+    response = live_http.put(
         f"{live_registry.url}/v2/{repo}/manifests/{sha256(sbom_raw)}",
         data=sbom_raw,
         headers={"Content-Type": OCI_MANIFEST},
@@ -263,5 +264,5 @@ def test_get_tags_agrees_with_pushed_tags(client, live_registry, repo_name):
 
     assert client.get_tags(target) == ["1.0.0", "latest", "v1", "v2"]
     assert client.get_tags(target, N=2) == ["1.0.0", "latest"]
-    listing = requests.get(f"{live_registry.url}/v2/{repo_name}/tags/list", timeout=30).json()
+    listing = live_http.get(f"{live_registry.url}/v2/{repo_name}/tags/list", timeout=30).json()
     assert listing == {"name": repo_name, "tags": ["1.0.0", "latest", "v1", "v2"]}

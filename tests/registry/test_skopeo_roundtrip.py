@@ -14,6 +14,7 @@ import pytest
 import requests
 
 from tests.support.oci_layout import OCI_INDEX, OCI_MANIFEST, Layout, image_layout, index_layout
+from tests.support.server import live_http
 from tests.support.skopeo import SKOPEO, skopeo
 
 pytestmark = pytest.mark.skipif(SKOPEO is None, reason="skopeo is not installed")
@@ -65,7 +66,7 @@ def inspect_raw(live, repo: str, tag: str) -> bytes:
 
 
 def get_manifest(live, repo: str, reference: str, accept: str) -> requests.Response:
-    response = requests.get(
+    response = live_http.get(
         f"{live.url}/v2/{repo}/manifests/{reference}", headers={"Accept": accept}, timeout=30
     )
     assert response.status_code == 200, response.text

@@ -74,7 +74,7 @@ def test_repository_without_tags_lists_none(client):
 
 
 def test_catalog_lists_and_paginates(client):
-    names = ["acme/a", "acme/b/c", "acme/b", "zeta/x"]
+    names = ["acme/a", "acme/b/c", "acme/b", "acme/zeta/x"]
     for name in names:
         _, raw = image_manifest(client, name)
         put_manifest(client, name, "v1", raw)
@@ -83,5 +83,5 @@ def test_catalog_lists_and_paginates(client):
     assert first.json() == {"repositories": ["acme/a", "acme/b"]}
     assert first["Link"] == '</v2/_catalog?n=2&last=acme%2Fb>; rel="next"'
     second = client.get("/v2/_catalog?n=2&last=acme/b")
-    assert second.json() == {"repositories": ["acme/b/c", "zeta/x"]}
+    assert second.json() == {"repositories": ["acme/b/c", "acme/zeta/x"]}
     assert "Link" not in second

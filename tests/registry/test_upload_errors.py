@@ -304,12 +304,10 @@ def test_upload_into_an_invalid_name_is_name_invalid(client, name):
     assert not Upload.objects.filter(repository__name=name).exists()
 
 
-def test_push_without_credentials_is_unauthorized_when_anonymous_push_is_off(
-    client, repo_name, settings
-):
+def test_push_without_credentials_is_unauthorized(client, anonymous_client, repo_name):
     data = os.urandom(8)
     location, upload_id = start(client, repo_name)
-    settings.REGISTRY_ANONYMOUS_PUSH = False
+    client = anonymous_client
 
     requests = [
         ("POST", f"/v2/{repo_name}/blobs/uploads/"),
@@ -323,6 +321,8 @@ def test_push_without_credentials_is_unauthorized_when_anonymous_push_is_off(
         response = client.generic(method, path, data=data, content_type="application/octet-stream")
         assert response.status_code == 401, (method, path)
         assert codes(response) == ["UNAUTHORIZED"], (method, path)
-        assert "WWW-Authenticate" in response, (method, path)
+        assert response["WWW-Authenticate"].endswith(
+            f',scope="repository:{repo_name}:pull,push"'
+        ), (method, path)
     assert upload_state(upload_id) == (0, b"")
     assert_nothing_stored(repo_name, sha256(data))

@@ -10,10 +10,10 @@ import time
 from contextlib import contextmanager
 
 import pytest
-import requests
 from django.conf import settings
 
 from registry.models import Blob, RepositoryBlob, Upload
+from tests.support.server import live_http
 
 MIB = 1024 * 1024
 OCTETS = {"Content-Type": "application/octet-stream"}
@@ -40,20 +40,20 @@ def pieces(data: bytes, size: int = 100_003):
 
 def start(live, repo: str) -> tuple[str, str]:
     """Start an upload; returns (absolute upload URL, upload id)."""
-    response = requests.post(f"{live.url}/v2/{repo}/blobs/uploads/", timeout=10)
+    response = live_http.post(f"{live.url}/v2/{repo}/blobs/uploads/", timeout=10)
     assert response.status_code == 202, response.text
     return live.url + response.headers["Location"], response.headers["Docker-Upload-UUID"]
 
 
 def pull(live, repo: str, digest: str) -> bytes:
-    response = requests.get(f"{live.url}/v2/{repo}/blobs/{digest}", timeout=30)
+    response = live_http.get(f"{live.url}/v2/{repo}/blobs/{digest}", timeout=30)
     assert response.status_code == 200, response.text
     assert response.headers["Content-Length"] == str(len(response.content))
     return response.content
 
 
 def head_status(live, repo: str, digest: str) -> int:
-    return requests.head(f"{live.url}/v2/{repo}/blobs/{digest}", timeout=10).status_code
+    return live_http.head(f"{live.url}/v2/{repo}/blobs/{digest}", timeout=10).status_code
 
 
 def wait_until(predicate, timeout: float = 20, what: str = "condition") -> None:
@@ -82,6 +82,7 @@ def hand_sent_request(live, method: str, path: str, declared: int | None):
     framing = "Transfer-Encoding: chunked" if declared is None else f"Content-Length: {declared}"
     head = (
         f"{method} {path} HTTP/1.1\r\nHost: {live.host}\r\n"
+        f"Authorization: {live.auth_header}\r\n"
         f"Content-Type: application/octet-stream\r\n{framing}\r\n\r\n"
     )
 
@@ -107,19 +108,19 @@ def test_chunked_transfer_encoding_patch(live_registry, repo_name):
     digest = sha256(data)
     url, upload_id = start(live_registry, repo_name)
 
-    response = requests.patch(url, data=pieces(data[: 3 * MIB]), headers=OCTETS, timeout=60)
+    response = live_http.patch(url, data=pieces(data[: 3 * MIB]), headers=OCTETS, timeout=60)
     assert response.request.headers.get("Transfer-Encoding") == "chunked"
     assert "Content-Length" not in response.request.headers
     assert response.status_code == 202, response.text
     assert response.headers["Range"] == f"0-{3 * MIB - 1}"
     assert response.headers["Docker-Upload-UUID"] == upload_id
 
-    response = requests.patch(url, data=pieces(data[3 * MIB :]), headers=OCTETS, timeout=60)
+    response = live_http.patch(url, data=pieces(data[3 * MIB :]), headers=OCTETS, timeout=60)
     assert response.status_code == 202, response.text
     assert response.headers["Range"] == f"0-{len(data) - 1}"
     assert Upload.objects.get(id=upload_id).sha256_so_far == digest.split(":")[1]
 
-    response = requests.put(f"{url}?digest={digest}", timeout=60)
+    response = live_http.put(f"{url}?digest={digest}", timeout=60)
     assert response.status_code == 201, response.text
     assert response.headers["Location"] == f"/v2/{repo_name}/blobs/{digest}"
     assert response.headers["Docker-Content-Digest"] == digest
@@ -131,9 +132,9 @@ def test_chunked_transfer_encoding_on_the_finishing_put(live_registry, repo_name
     data = os.urandom(2 * MIB + 1)
     digest = sha256(data)
     url, _ = start(live_registry, repo_name)
-    assert requests.patch(url, data=data[:MIB], headers=OCTETS, timeout=60).status_code == 202
+    assert live_http.patch(url, data=data[:MIB], headers=OCTETS, timeout=60).status_code == 202
 
-    response = requests.put(
+    response = live_http.put(
         f"{url}?digest={digest}", data=pieces(data[MIB:]), headers=OCTETS, timeout=60
     )
     assert response.request.headers.get("Transfer-Encoding") == "chunked"
@@ -144,7 +145,7 @@ def test_chunked_transfer_encoding_on_the_finishing_put(live_registry, repo_name
 def test_chunked_transfer_encoding_monolithic_post(live_registry, repo_name):
     data = os.urandom(3 * MIB + 7)
     digest = sha256(data)
-    response = requests.post(
+    response = live_http.post(
         f"{live_registry.url}/v2/{repo_name}/blobs/uploads/?digest={digest}",
         data=pieces(data),
         headers=OCTETS,
@@ -159,10 +160,10 @@ def test_chunked_transfer_encoding_monolithic_post(live_registry, repo_name):
 def test_chunked_patch_with_wrong_digest_stores_nothing(live_registry, repo_name):
     data = os.urandom(MIB + 3)
     url, upload_id = start(live_registry, repo_name)
-    assert requests.patch(url, data=pieces(data), headers=OCTETS, timeout=60).status_code == 202
+    assert live_http.patch(url, data=pieces(data), headers=OCTETS, timeout=60).status_code == 202
     wrong = sha256(os.urandom(8))
 
-    response = requests.put(f"{url}?digest={wrong}", timeout=60)
+    response = live_http.put(f"{url}?digest={wrong}", timeout=60)
     assert response.status_code == 400
     assert [e["code"] for e in response.json()["errors"]] == ["DIGEST_INVALID"]
     assert not Blob.objects.filter(digest__in=[wrong, sha256(data)]).exists()
@@ -181,7 +182,7 @@ def test_chunks_on_fresh_connections_verify_whichever_worker_finishes(live_regis
     url, upload_id = start(live_registry, repo_name)
     offset = 0
     for chunk in chunks:
-        response = requests.patch(
+        response = live_http.patch(
             url,
             data=chunk,
             headers={**OCTETS, "Content-Range": f"{offset}-{offset + len(chunk) - 1}"},
@@ -190,18 +191,18 @@ def test_chunks_on_fresh_connections_verify_whichever_worker_finishes(live_regis
         offset += len(chunk)
         assert response.status_code == 202, response.text
         assert response.headers["Range"] == f"0-{offset - 1}"
-        status = requests.get(url, timeout=10)
+        status = live_http.get(url, timeout=10)
         assert (status.status_code, status.headers["Range"]) == (204, f"0-{offset - 1}")
     assert Upload.objects.get(id=upload_id).sha256_so_far == sha256(data).split(":")[1]
 
-    response = requests.put(f"{url}?digest={sha256(data)}", timeout=30)
+    response = live_http.put(f"{url}?digest={sha256(data)}", timeout=30)
     assert response.status_code == 201, response.text
     assert pull(live_registry, repo_name, sha256(data)) == data
 
 
 def test_out_of_order_chunk_over_http(live_registry, repo_name):
     url, _ = start(live_registry, repo_name)
-    response = requests.patch(
+    response = live_http.patch(
         url, data=b"abc", headers={**OCTETS, "Content-Range": "5-7"}, timeout=10
     )
     assert response.status_code == 416
@@ -218,7 +219,7 @@ def test_patch_cut_off_midway_leaves_the_upload_where_it_was(live_registry, repo
     first = os.urandom(MIB + 4321)
     rest = os.urandom(3 * MIB)
     url, upload_id = start(live_registry, repo_name)
-    assert requests.patch(url, data=first, headers=OCTETS, timeout=30).status_code == 202
+    assert live_http.patch(url, data=first, headers=OCTETS, timeout=30).status_code == 202
     path = upload_file(upload_id)
     assert size_of(path) == len(first)
 
@@ -228,7 +229,7 @@ def test_patch_cut_off_midway_leaves_the_upload_where_it_was(live_registry, repo
         wait_until(lambda: size_of(path) > len(first), what="the server to write the chunk")
     wait_until(lambda: size_of(path) == len(first), what="the cut-off chunk to be truncated")
 
-    status = requests.get(url, timeout=10)
+    status = live_http.get(url, timeout=10)
     assert (status.status_code, status.headers["Range"]) == (204, f"0-{len(first) - 1}")
     upload = Upload.objects.get(id=upload_id)
     assert (upload.size, upload.sha256_so_far) == (len(first), sha256(first).split(":")[1])
@@ -237,7 +238,7 @@ def test_patch_cut_off_midway_leaves_the_upload_where_it_was(live_registry, repo
     assert head_status(live_registry, repo_name, partial) == 404
 
     # The client resends the chunk; this request waits for the cut-off one's lock if needed.
-    response = requests.patch(
+    response = live_http.patch(
         url,
         data=rest,
         headers={**OCTETS, "Content-Range": f"{len(first)}-{len(first) + len(rest) - 1}"},
@@ -246,7 +247,7 @@ def test_patch_cut_off_midway_leaves_the_upload_where_it_was(live_registry, repo
     assert response.status_code == 202, response.text
     assert response.headers["Range"] == f"0-{len(first) + len(rest) - 1}"
     digest = sha256(first + rest)
-    assert requests.put(f"{url}?digest={digest}", timeout=30).status_code == 201
+    assert live_http.put(f"{url}?digest={digest}", timeout=30).status_code == 201
     assert pull(live_registry, repo_name, digest) == first + rest
 
 
@@ -255,7 +256,7 @@ def test_put_cut_off_midway_commits_nothing(live_registry, repo_name):
     last = os.urandom(3 * MIB)
     digest = sha256(first + last)
     url, upload_id = start(live_registry, repo_name)
-    assert requests.patch(url, data=first, headers=OCTETS, timeout=30).status_code == 202
+    assert live_http.patch(url, data=first, headers=OCTETS, timeout=30).status_code == 202
     path = upload_file(upload_id)
 
     put_path = f"{url.removeprefix(live_registry.url)}?digest={digest}"
@@ -267,9 +268,9 @@ def test_put_cut_off_midway_commits_nothing(live_registry, repo_name):
     assert not Blob.objects.filter(digest=digest).exists()
     assert not blob_file(digest).exists()
     assert Upload.objects.get(id=upload_id).size == len(first)
-    assert requests.get(url, timeout=10).headers["Range"] == f"0-{len(first) - 1}"
+    assert live_http.get(url, timeout=10).headers["Range"] == f"0-{len(first) - 1}"
 
-    response = requests.put(f"{url}?digest={digest}", data=last, headers=OCTETS, timeout=30)
+    response = live_http.put(f"{url}?digest={digest}", data=last, headers=OCTETS, timeout=30)
     assert response.status_code == 201, response.text
     assert pull(live_registry, repo_name, digest) == first + last
 
@@ -308,12 +309,14 @@ def test_patch_waiting_while_a_put_finishes_gets_upload_unknown(live_registry, r
     first, last, late = os.urandom(1000), os.urandom(2 * MIB), os.urandom(777)
     digest = sha256(first + last)
     url, upload_id = start(live_registry, repo_name)
-    assert requests.patch(url, data=first, headers=OCTETS, timeout=30).status_code == 202
+    assert live_http.patch(url, data=first, headers=OCTETS, timeout=30).status_code == 202
     path = upload_file(upload_id)
 
     late_patch: list = []
     waiting = threading.Thread(
-        target=lambda: late_patch.append(requests.patch(url, data=late, headers=OCTETS, timeout=30))
+        target=lambda: late_patch.append(
+            live_http.patch(url, data=late, headers=OCTETS, timeout=30)
+        )
     )
     put_path = f"{url.removeprefix(live_registry.url)}?digest={digest}"
     with hand_sent_request(live_registry, "PUT", put_path, len(last)) as send:

@@ -72,7 +72,7 @@ def test_requests_racing_a_finishing_put_get_upload_unknown(client, repo_name, m
     blob_record = upload_services.blob_record
 
     def race(method: str, send) -> None:
-        racing[method] = send(Client(raise_request_exception=False))
+        racing[method] = send(Client(raise_request_exception=False, **client.defaults))
 
     def blob_record_with_racing_requests(**kwargs):
         assert not upload_dir(upload_id).exists()  # bytes committed, row still there
@@ -111,7 +111,7 @@ def test_patch_after_a_cancel_that_raced_its_lookup_gets_upload_unknown(
         upload = upload_get(**kwargs)
         if not cancelled:  # the DELETE's own lookup passes through the hook too
             cancelled.append(None)
-            cancelled[0] = Client(raise_request_exception=False).delete(location)
+            cancelled[0] = Client(raise_request_exception=False, **client.defaults).delete(location)
         return upload
 
     monkeypatch.setattr(selectors, "upload_get", hook)
@@ -134,7 +134,7 @@ def test_cancel_during_an_append_waits_for_it(client, repo_name, monkeypatch):
     append = BlobStore.__dict__["append"].__func__
 
     def cancel() -> None:
-        outcome["DELETE"] = Client(raise_request_exception=False).delete(location)
+        outcome["DELETE"] = Client(raise_request_exception=False, **client.defaults).delete(location)
 
     def hook(handle, chunks, hasher):
         if not threads:

@@ -12,7 +12,7 @@ class FailFastOrasClient(oras.client.OrasClient):
     do_request = oras.provider.Registry.do_request.__wrapped__
 
 
-def oras_client(monkeypatch, tmp_path) -> FailFastOrasClient:
+def oras_client(monkeypatch, tmp_path, credentials=None) -> FailFastOrasClient:
     """A client that reads no real docker config and may push files under `tmp_path`
     (oras-py only pushes files below the current directory, so this chdirs there).
 
@@ -24,4 +24,16 @@ def oras_client(monkeypatch, tmp_path) -> FailFastOrasClient:
     monkeypatch.delenv("ORAS_USER", raising=False)
     monkeypatch.delenv("ORAS_PASS", raising=False)
     monkeypatch.chdir(tmp_path)
-    return FailFastOrasClient(insecure=True)
+    client = FailFastOrasClient(insecure=True)
+    if credentials:
+        # Token flow: on a 401 the client fetches a JWT from our /v2/token with Basic
+        # credentials. oras-py would re-send a cached pull-only token to a push challenge
+        # (it ignores the challenge's scope), so make it refresh on every challenge.
+        client.auth.set_basic_auth(*credentials)
+        authenticate = client.auth.authenticate_request
+
+        def authenticate_fresh(original, headers=None, refresh=False):
+            return authenticate(original, headers=headers, refresh=True)
+
+        client.auth.authenticate_request = authenticate_fresh
+    return client

@@ -33,8 +33,14 @@ def database_url() -> str:
     )
 
 
+# Requests to the live registry carry the current test's push token (set by the
+# `live_credentials` fixture in tests/conftest.py).
+live_http = requests.Session()
+
+
 class LiveRegistry:
     def __init__(self, extra_env: dict | None = None):
+        self.credentials: tuple[str, str] | None = None  # (user, secret) for this test
         self.port = free_port()
         self.host = f"127.0.0.1:{self.port}"
         self.url = f"http://{self.host}"
@@ -65,11 +71,20 @@ class LiveRegistry:
             if self.process.poll() is not None:
                 raise RuntimeError(f"gunicorn exited: {self.log_path.read_text()[-2000:]}")
             try:
-                if requests.get(f"{self.url}/v2/", timeout=1).status_code == 200:
+                # 401 with a challenge is the healthy answer to an anonymous /v2/.
+                if requests.get(f"{self.url}/v2/", timeout=1).status_code == 401:
                     return
             except requests.RequestException:  # not listening yet, or still booting
                 time.sleep(0.1)
         raise RuntimeError(f"gunicorn not ready: {self.log_path.read_text()[-2000:]}")
+
+    @property
+    def auth_header(self) -> str:
+        """`Authorization` value for hand-written requests (Basic with the token secret)."""
+        import base64
+
+        user, secret = self.credentials
+        return "Basic " + base64.b64encode(f"{user}:{secret}".encode()).decode()
 
     def stop(self) -> None:
         self.process.terminate()

@@ -1,5 +1,6 @@
 """Run Debian's skopeo against a plain-HTTP registry on loopback."""
 
+import base64
 import json
 import os
 import shutil
@@ -9,7 +10,14 @@ import tempfile
 SKOPEO = shutil.which("skopeo")
 
 
-def skopeo(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+# {registry host: (user, secret)} written to the auth file of every run; the
+# `live_credentials` fixture puts the live registry's push token here.
+default_auth: dict[str, tuple[str, str]] = {}
+
+
+def skopeo(
+    *args: str, timeout: float = 600, auth: dict | None = None
+) -> subprocess.CompletedProcess:
     """Run skopeo with an isolated blob-info cache and policy, so earlier runs on this
     machine cannot make it reuse or mount blobs instead of uploading them."""
     if SKOPEO is None:
@@ -24,6 +32,18 @@ def skopeo(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
         "XDG_RUNTIME_DIR": home,
         "REGISTRY_AUTH_FILE": os.path.join(home, "auth.json"),
     }
+    auth_file = os.path.join(home, "auth.json")
+    entries = default_auth if auth is None else auth
+    with open(auth_file, "w") as handle:
+        json.dump(
+            {
+                "auths": {
+                    host: {"auth": base64.b64encode(f"{user}:{secret}".encode()).decode()}
+                    for host, (user, secret) in entries.items()
+                }
+            },
+            handle,
+        )
     command = [SKOPEO, "--policy", policy, *args]
     # --registries-conf / blob cache: a per-run cache directory via TMPDIR and HOME.
     result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout)

@@ -1,0 +1,150 @@
+"""Tenants and identities: vendors (the tenant), their staff, their customers and customer
+users, access tokens for the registry, and the audit log."""
+
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import Q
+
+# A vendor slug is the first component of every repository name the vendor owns, so it
+# follows the registry's path-component grammar.
+slug_validator = RegexValidator(
+    r"^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*$",
+    "lower-case letters and digits, separated by '.', '_', '__' or '-'",
+)
+
+
+class Vendor(models.Model):
+    slug = models.CharField(max_length=64, unique=True, validators=[slug_validator])
+    name = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.slug
+
+
+class VendorMember(models.Model):
+    class Role(models.TextChoices):
+        ADMIN = "admin"
+        MAINTAINER = "maintainer"
+        VIEWER = "viewer"
+
+    vendor = models.ForeignKey(Vendor, on_delete=models.CASCADE, related_name="members")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="vendor_memberships"
+    )
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.VIEWER)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["vendor", "user"], name="vendor_member_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}@{self.vendor_id} ({self.role})"
+
+
+class Customer(models.Model):
+    vendor = models.ForeignKey(Vendor, on_delete=models.CASCADE, related_name="customers")
+    slug = models.CharField(max_length=64, validators=[slug_validator])
+    name = models.CharField(max_length=200)
+    contact_email = models.EmailField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["vendor", "slug"], name="customer_slug_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.vendor_id}/{self.slug}"
+
+
+class CustomerMember(models.Model):
+    class Role(models.TextChoices):
+        ADMIN = "admin"
+        MEMBER = "member"
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="members")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="customer_memberships"
+    )
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "user"], name="customer_member_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}@{self.customer_id} ({self.role})"
+
+
+class AccessToken(models.Model):
+    """A registry credential. Only a hash of the secret is stored; `prefix` is the short,
+    non-secret beginning shown in lists and used to find the row."""
+
+    class Kind(models.TextChoices):
+        PUSH = "push", "push (vendor CI)"
+        PULL = "pull", "pull (customer)"
+
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    vendor = models.ForeignKey(Vendor, on_delete=models.CASCADE, related_name="tokens")
+    customer = models.ForeignKey(
+        Customer, null=True, blank=True, on_delete=models.CASCADE, related_name="tokens"
+    )
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=32, unique=True)
+    secret_hash = models.CharField(max_length=64)
+    # Push tokens may be narrowed to repositories (globs relative to the vendor namespace,
+    # e.g. "app" or "charts/*") and to a subset of actions. Empty means "all".
+    repository_patterns = models.JSONField(default=list, blank=True)
+    actions = models.JSONField(default=list, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind="push", customer__isnull=True)
+                | Q(kind="pull", customer__isnull=False),
+                name="token_owner_matches_kind",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+
+class AuditEvent(models.Model):
+    class Action(models.TextChoices):
+        TOKEN_CREATED = "token.created"  # noqa: S105 - an event name
+        TOKEN_REVOKED = "token.revoked"  # noqa: S105 - an event name
+        AUTH_FAILED = "auth.failed"
+        MANIFEST_PUSHED = "manifest.pushed"
+        TAG_MOVED = "tag.moved"
+        MANIFEST_DELETED = "manifest.deleted"
+        TAG_DELETED = "tag.deleted"
+        BLOB_DELETED = "blob.deleted"
+
+    vendor = models.ForeignKey(
+        Vendor, null=True, blank=True, on_delete=models.CASCADE, related_name="audit_events"
+    )
+    action = models.CharField(max_length=32, choices=Action.choices)
+    actor = models.CharField(max_length=200, blank=True)  # "token:<prefix>", "user:<id>"
+    target = models.CharField(max_length=400, blank=True)
+    client_address = models.GenericIPAddressField(null=True, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["vendor", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.target}"

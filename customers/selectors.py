@@ -1,0 +1,43 @@
+"""Reads for vendors, customers and tokens."""
+
+from django.utils import timezone
+
+from customers.models import AccessToken, Customer, Vendor
+from customers.tokens import secret_matches, secret_prefix
+
+
+def token_authenticate(*, secret: str) -> AccessToken | None:
+    """The live token this secret belongs to, or None.
+
+    A malformed secret, an unknown prefix and a wrong secret for a known prefix all cost
+    one hash and one constant-time comparison, so timing does not tell them apart.
+    """
+    prefix = secret_prefix(secret)
+    token = (
+        AccessToken.objects.select_related("vendor", "customer").filter(prefix=prefix).first()
+        if prefix
+        else None
+    )
+    if not secret_matches(secret, token.secret_hash if token else None):
+        return None
+    if not token_is_live(token):
+        return None
+    return token
+
+
+def token_is_live(token: AccessToken) -> bool:
+    if token.revoked_at is not None:
+        return False
+    return token.expires_at is None or token.expires_at > timezone.now()
+
+
+def token_get_by_prefix(*, prefix: str) -> AccessToken | None:
+    return AccessToken.objects.select_related("vendor", "customer").filter(prefix=prefix).first()
+
+
+def vendor_get(*, slug: str) -> Vendor | None:
+    return Vendor.objects.filter(slug=slug).first()
+
+
+def customer_get(*, vendor: Vendor, slug: str) -> Customer | None:
+    return Customer.objects.filter(vendor=vendor, slug=slug).first()

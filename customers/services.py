@@ -1,0 +1,158 @@
+"""Writes for vendors, customers, tokens and the audit log."""
+
+import datetime
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from customers.models import AccessToken, AuditEvent, Customer, Vendor
+from customers.tokens import secret_generate, secret_hash, secret_prefix
+
+TOKEN_ACTIONS = ("pull", "push", "delete")
+LAST_USED_RESOLUTION = datetime.timedelta(minutes=1)
+
+
+class TokenError(ValueError):
+    """Bad input for a token operation (message is safe to show)."""
+
+
+@dataclass(frozen=True)
+class MintedToken:
+    token: AccessToken
+    secret: str  # shown once, never stored
+
+
+def vendor_create(*, slug: str, name: str = "") -> tuple[Vendor, bool]:
+    vendor = Vendor(slug=slug, name=name or slug)
+    vendor.full_clean(validate_unique=False)
+    return Vendor.objects.get_or_create(slug=slug, defaults={"name": vendor.name})
+
+
+def customer_create(*, vendor: Vendor, slug: str, name: str = "") -> tuple[Customer, bool]:
+    customer = Customer(vendor=vendor, slug=slug, name=name or slug)
+    customer.full_clean(exclude=["vendor"], validate_unique=False)
+    return Customer.objects.get_or_create(
+        vendor=vendor, slug=slug, defaults={"name": customer.name}
+    )
+
+
+def token_mint(
+    *,
+    vendor: Vendor,
+    kind: str,
+    name: str,
+    customer: Customer | None = None,
+    expires_at: datetime.datetime | None = None,
+    repository_patterns: list[str] | None = None,
+    actions: list[str] | None = None,
+    created_by=None,
+) -> MintedToken:
+    """Create a token and return it with its secret (the only time the secret exists)."""
+    if kind == AccessToken.Kind.PULL:
+        if customer is None:
+            raise TokenError("a pull token belongs to a customer")
+        if customer.vendor_id != vendor.id:
+            raise TokenError("that customer belongs to another vendor")
+        if repository_patterns or (actions and set(actions) != {"pull"}):
+            raise TokenError("pull tokens cannot be narrowed by repository or action")
+    elif kind == AccessToken.Kind.PUSH:
+        if customer is not None:
+            raise TokenError("a push token belongs to the vendor, not a customer")
+        unknown = set(actions or ()) - set(TOKEN_ACTIONS)
+        if unknown:
+            raise TokenError(f"unknown action(s): {', '.join(sorted(unknown))}")
+    else:
+        raise TokenError(f"unknown token kind {kind!r}")
+    if not name.strip():
+        raise TokenError("a token needs a name")
+    if expires_at is not None and expires_at <= timezone.now():
+        raise TokenError("expiry must be in the future")
+
+    for _ in range(3):  # a prefix collision (47 random bits) is astronomically unlikely
+        secret = secret_generate(kind)
+        try:
+            with transaction.atomic():
+                token = AccessToken.objects.create(
+                    kind=kind,
+                    vendor=vendor,
+                    customer=customer,
+                    name=name.strip(),
+                    prefix=secret_prefix(secret),
+                    secret_hash=secret_hash(secret),
+                    repository_patterns=list(repository_patterns or []),
+                    actions=sorted(set(actions or [])),
+                    expires_at=expires_at,
+                    created_by=created_by,
+                )
+                audit_record(
+                    vendor=vendor,
+                    action=AuditEvent.Action.TOKEN_CREATED,
+                    actor=_user_actor(created_by),
+                    target=f"token:{token.prefix}",
+                    details={"kind": kind, "name": token.name, "customer": _slug(customer)},
+                )
+            return MintedToken(token=token, secret=secret)
+        except IntegrityError:
+            continue
+    raise TokenError("could not allocate a token prefix")
+
+
+def token_revoke(*, token: AccessToken, revoked_by=None) -> bool:
+    """Revoke (idempotent). Returns False when it was already revoked."""
+    now = timezone.now()
+    with transaction.atomic():
+        updated = AccessToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(
+            revoked_at=now
+        )
+        if updated:
+            token.revoked_at = now
+            audit_record(
+                vendor=token.vendor,
+                action=AuditEvent.Action.TOKEN_REVOKED,
+                actor=_user_actor(revoked_by),
+                target=f"token:{token.prefix}",
+            )
+    if updated:
+        from registry.auth import principal_cache_forget  # registry caches token state
+
+        transaction.on_commit(lambda: principal_cache_forget(prefix=token.prefix))
+    return bool(updated)
+
+
+def token_touch(*, token: AccessToken) -> None:
+    """Record use, at most once a minute per token (no write on most requests)."""
+    now = timezone.now()
+    if token.last_used_at and now - token.last_used_at < LAST_USED_RESOLUTION:
+        return
+    AccessToken.objects.filter(pk=token.pk).exclude(
+        last_used_at__gte=now - LAST_USED_RESOLUTION
+    ).update(last_used_at=now)
+    token.last_used_at = now
+
+
+def audit_record(
+    *,
+    action: str,
+    vendor: Vendor | None = None,
+    actor: str = "",
+    target: str = "",
+    client_address: str | None = None,
+    details: dict | None = None,
+) -> AuditEvent:
+    return AuditEvent.objects.create(
+        vendor=vendor,
+        action=action,
+        actor=actor[:200],
+        target=target[:400],
+        client_address=client_address or None,
+        details=details or {},
+    )
+
+
+def _user_actor(user) -> str:
+    return f"user:{user.pk}" if user is not None else "system"
+
+
+def _slug(customer: Customer | None) -> str:
+    return customer.slug if customer else ""

@@ -1,0 +1,118 @@
+"""Registry bearer tokens: JWTs signed with an ES256 key (PyJWT + cryptography).
+
+The key comes from `REGISTRY_TOKEN_KEY` (PEM) or the file `REGISTRY_TOKEN_KEY_FILE`
+(default `DATA_DIR/registry-token-key.pem`), generated on first use when absent. Every
+web instance must share it: in a multi-instance install set `REGISTRY_TOKEN_KEY`.
+"""
+
+import base64
+import hashlib
+import json
+import os
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from django.conf import settings
+
+ALGORITHM = "ES256"  # pinned: verification accepts nothing else
+TOKEN_LIFETIME_SECONDS = 300
+LEEWAY_SECONDS = 30
+
+_lock = threading.Lock()
+_keys: dict = {}
+
+
+class TokenInvalid(Exception):
+    pass
+
+
+def _load_or_create_pem() -> bytes:
+    if settings.REGISTRY_TOKEN_KEY:
+        return settings.REGISTRY_TOKEN_KEY.encode()
+    path = Path(settings.REGISTRY_TOKEN_KEY_FILE)
+    if not path.exists():
+        key = ec.generate_private_key(ec.SECP256R1())
+        pem = key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".key-")
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(pem)
+        os.chmod(tmp, 0o600)
+        try:
+            os.link(tmp, path)  # atomic and fails if another process won the race
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(tmp)
+    return path.read_bytes()
+
+
+def _key_id(public_key) -> str:
+    """RFC 7638 JWK thumbprint of the public key."""
+    numbers = public_key.public_numbers()
+
+    def b64(value: int) -> str:
+        return base64.urlsafe_b64encode(value.to_bytes(32, "big")).rstrip(b"=").decode()
+
+    jwk = {"crv": "P-256", "kty": "EC", "x": b64(numbers.x), "y": b64(numbers.y)}
+    canonical = json.dumps(jwk, separators=(",", ":"), sort_keys=True).encode()
+    return base64.urlsafe_b64encode(hashlib.sha256(canonical).digest()).rstrip(b"=").decode()
+
+
+def signing_keys():
+    """(private key, public key, kid), loaded once per process."""
+    with _lock:
+        cache_key = (settings.REGISTRY_TOKEN_KEY, str(settings.REGISTRY_TOKEN_KEY_FILE))
+        if cache_key not in _keys:
+            private = serialization.load_pem_private_key(_load_or_create_pem(), password=None)
+            if not isinstance(private, ec.EllipticCurvePrivateKey):
+                raise ValueError("REGISTRY_TOKEN_KEY must be an EC P-256 private key")
+            public = private.public_key()
+            _keys.clear()
+            _keys[cache_key] = (private, public, _key_id(public))
+        return _keys[cache_key]
+
+
+def token_issue(*, subject: str, access: list[dict]) -> tuple[str, int, int]:
+    """A signed JWT for `subject` granting `access`. Returns (jwt, issued_at, expires_in)."""
+    private, _, kid = signing_keys()
+    now = int(time.time())
+    claims = {
+        "iss": settings.REGISTRY_TOKEN_ISSUER,
+        "sub": subject,
+        "aud": settings.REGISTRY_SERVICE,
+        "exp": now + TOKEN_LIFETIME_SECONDS,
+        "nbf": now,
+        "iat": now,
+        "jti": uuid.uuid4().hex,
+        "access": access,
+    }
+    token = jwt.encode(claims, private, algorithm=ALGORITHM, headers={"kid": kid})
+    return token, now, TOKEN_LIFETIME_SECONDS
+
+
+def token_verify(token: str) -> dict:
+    """Verified claims, or TokenInvalid: signature, pinned algorithm, exp, nbf, iss, aud."""
+    _, public, _ = signing_keys()
+    try:
+        return jwt.decode(
+            token,
+            public,
+            algorithms=[ALGORITHM],
+            audience=settings.REGISTRY_SERVICE,
+            issuer=settings.REGISTRY_TOKEN_ISSUER,
+            leeway=LEEWAY_SECONDS,
+            options={"require": ["exp", "nbf", "iat", "iss", "aud", "sub", "jti"]},
+        )
+    except jwt.PyJWTError as exc:
+        raise TokenInvalid(str(exc)) from None
