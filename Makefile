@@ -28,12 +28,17 @@ migrate: install
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 
 run: migrate
-	@echo ""
-	@echo "distr registry on http://127.0.0.1:$(PORT)  (data in $${DATA_DIR:-./data})"
-	@echo "  push: skopeo copy --dest-tls-verify=false docker://alpine:3 docker://127.0.0.1:$(PORT)/acme/alpine:3"
-	@echo "        (or any oci:/ docker-archive: source; anonymous push is on until tokens arrive)"
-	@echo "  pull: skopeo copy --src-tls-verify=false docker://127.0.0.1:$(PORT)/acme/alpine:3 oci:./alpine:3"
-	@echo ""
+	@token=$$($(BIN)/python manage.py seeddemo) && \
+	echo "" && \
+	echo "distr registry on http://127.0.0.1:$(PORT)  (data in $${DATA_DIR:-./data})" && \
+	echo "  demo vendor 'acme', push token (shown once, replaced on every start):" && \
+	echo "    $$token" && \
+	echo "  push: skopeo copy --dest-tls-verify=false --dest-creds ci:$$token \\" && \
+	echo "          docker-archive:./image.tar docker://127.0.0.1:$(PORT)/acme/app:1.0" && \
+	echo "  pull: skopeo copy --src-tls-verify=false --src-creds ci:$$token \\" && \
+	echo "          docker://127.0.0.1:$(PORT)/acme/app:1.0 oci:./app:1.0" && \
+	echo "  login: docker login 127.0.0.1:$(PORT) -u ci -p $$token" && \
+	echo ""
 	$(BIN)/gunicorn -c deploy/gunicorn.conf.py distr.wsgi
 
 lint: install-dev

@@ -27,15 +27,50 @@ def repository_get(*, repository_name: str) -> Repository:
     return repository
 
 
+# The two pull hot paths run one hand-written query each: building the equivalent ORM
+# query cost more than executing it (profiled: ~40% of a warm manifest GET).
+_MANIFEST_BY_TAG = """
+    SELECT m.digest, m.media_type, m.content
+    FROM {manifest} m
+    JOIN {tag} t ON t.manifest_id = m.id
+    JOIN {repository} r ON r.id = t.repository_id
+    WHERE r.name = %s AND t.name = %s"""
+_MANIFEST_BY_DIGEST = """
+    SELECT m.digest, m.media_type, m.content
+    FROM {manifest} m
+    JOIN {repository} r ON r.id = m.repository_id
+    WHERE r.name = %s AND m.digest = %s"""
+_BLOB_IN_REPOSITORY = """
+    SELECT b.digest, b.size
+    FROM {link} l
+    JOIN {blob} b ON b.digest = l.blob_id
+    JOIN {repository} r ON r.id = l.repository_id
+    WHERE r.name = %s AND l.blob_id = %s"""
+
+
+def _sql(template: str) -> str:
+    return template.format(
+        manifest=Manifest._meta.db_table,
+        tag=Tag._meta.db_table,
+        repository=Repository._meta.db_table,
+        link=RepositoryBlob._meta.db_table,
+        blob=RepositoryBlob._meta.get_field("blob").related_model._meta.db_table,
+    )
+
+
+def _fetch_one(template: str, *params) -> tuple | None:
+    with connection.cursor() as cursor:
+        cursor.execute(_sql(template), params)
+        return cursor.fetchone()
+
+
 def manifest_get_for_pull(*, repository_name: str, reference: str) -> ManifestForPull:
-    manifests = Manifest.objects.filter(repository__name=repository_name)
     if reference_is_digest(reference):
         digest_parse(reference)
-        manifests = manifests.filter(digest=reference)
+        row = _fetch_one(_MANIFEST_BY_DIGEST, repository_name, reference)
     else:
         tag_validate(reference)
-        manifests = manifests.filter(tags__name=reference)
-    row = manifests.values_list("digest", "media_type", "content").first()
+        row = _fetch_one(_MANIFEST_BY_TAG, repository_name, reference)
     if row is None:
         repository_get(repository_name=repository_name)  # NAME_UNKNOWN beats MANIFEST_UNKNOWN
         raise ManifestUnknown(
@@ -47,11 +82,7 @@ def manifest_get_for_pull(*, repository_name: str, reference: str) -> ManifestFo
 
 def blob_get_for_pull(*, repository_name: str, digest: Digest) -> tuple[str, int]:
     """(digest, size) of a blob linked to the repository."""
-    row = (
-        RepositoryBlob.objects.filter(repository__name=repository_name, blob_id=str(digest))
-        .values_list("blob_id", "blob__size")
-        .first()
-    )
+    row = _fetch_one(_BLOB_IN_REPOSITORY, repository_name, str(digest))
     if row is None:
         repository_get(repository_name=repository_name)
         raise BlobUnknown(

@@ -13,6 +13,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections import OrderedDict
 from pathlib import Path
 
 import jwt
@@ -101,8 +102,52 @@ def token_issue(*, subject: str, access: list[dict]) -> tuple[str, int, int]:
     return token, now, TOKEN_LIFETIME_SECONDS
 
 
+class _VerifiedCache:
+    """Claims of JWTs this process already verified, until they expire.
+
+    A client reuses one JWT for every request of a pull, and an ES256 verification costs
+    more than the rest of a warm manifest GET; the same bytes verify the same way, so only
+    the time checks are repeated. Revocation is checked separately on every request.
+    """
+
+    def __init__(self, capacity: int = 4096):
+        self._items: OrderedDict[str, dict] = OrderedDict()
+        self._lock = threading.Lock()
+        self._capacity = capacity
+
+    def get(self, token: str) -> dict | None:
+        with self._lock:
+            claims = self._items.get(token)
+            if claims is not None:
+                self._items.move_to_end(token)
+        if claims is None:
+            return None
+        now = time.time()
+        if not claims["nbf"] - LEEWAY_SECONDS <= now <= claims["exp"] + LEEWAY_SECONDS:
+            return None  # the full verification raises the precise error
+        return claims
+
+    def put(self, token: str, claims: dict) -> None:
+        with self._lock:
+            self._items[token] = claims
+            while len(self._items) > self._capacity:
+                self._items.popitem(last=False)
+
+
+_verified = _VerifiedCache()
+
+
 def token_verify(token: str) -> dict:
     """Verified claims, or TokenInvalid: signature, pinned algorithm, exp, nbf, iss, aud."""
+    claims = _verified.get(token)
+    if claims is not None:
+        return claims
+    claims = _token_decode(token)
+    _verified.put(token, claims)
+    return claims
+
+
+def _token_decode(token: str) -> dict:
     _, public, _ = signing_keys()
     try:
         return jwt.decode(

@@ -134,7 +134,9 @@ def test_cancel_during_an_append_waits_for_it(client, repo_name, monkeypatch):
     append = BlobStore.__dict__["append"].__func__
 
     def cancel() -> None:
-        outcome["DELETE"] = Client(raise_request_exception=False, **client.defaults).delete(location)
+        outcome["DELETE"] = Client(raise_request_exception=False, **client.defaults).delete(
+            location
+        )
 
     def hook(handle, chunks, hasher):
         if not threads:
