@@ -7,8 +7,15 @@ from customers.models import AccessToken, AuditEvent, Customer, CustomerMember, 
 from customers.services import token_revoke
 
 
+class NoDeleteAdmin(admin.ModelAdmin):
+    """Deleting here would bypass services (revocation, cache invalidation, audit)."""
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Vendor)
-class VendorAdmin(admin.ModelAdmin):
+class VendorAdmin(NoDeleteAdmin):
     list_display = ["slug", "name", "created_at"]
     search_fields = ["slug", "name"]
 
@@ -20,7 +27,7 @@ class VendorMemberAdmin(admin.ModelAdmin):
 
 
 @admin.register(Customer)
-class CustomerAdmin(admin.ModelAdmin):
+class CustomerAdmin(NoDeleteAdmin):
     list_display = ["slug", "name", "vendor", "contact_email", "created_at"]
     list_filter = ["vendor"]
     search_fields = ["slug", "name"]
@@ -38,7 +45,7 @@ def revoke_tokens(modeladmin, request, queryset):
 
 
 @admin.register(AccessToken)
-class AccessTokenAdmin(admin.ModelAdmin):
+class AccessTokenAdmin(NoDeleteAdmin):
     list_display = [
         "prefix",
         "name",
@@ -73,7 +80,7 @@ class AccessTokenAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(NoDeleteAdmin):
     list_display = ["created_at", "action", "vendor", "actor", "target", "client_address"]
     list_filter = ["action", "vendor"]
     search_fields = ["target", "actor"]

@@ -7,10 +7,9 @@ challenge so the client fetches a token) or Denied (authenticated, not allowed: 
 of what was asked and what the principal may do.
 """
 
-from fnmatch import fnmatchcase
-
 from registry.auth import Principal
 from registry.errors import Denied, Unauthorized
+from registry.globs import globs_match
 from registry.models import Repository
 from registry.scopes import Scope
 
@@ -98,7 +97,7 @@ def _challenge(repository_name: str, action: str, insufficient: bool = False) ->
 
 
 def _patterns_match(patterns: tuple[str, ...], path: str) -> bool:
-    return not patterns or any(fnmatchcase(path, pattern) for pattern in patterns)
+    return not patterns or globs_match(patterns, path)
 
 
 def _repository_is_public(repository_name: str) -> bool:

@@ -9,6 +9,7 @@ from django.db.models.functions import Collate
 
 from registry.digests import Digest, digest_parse
 from registry.errors import BlobUnknown, BlobUploadUnknown, ManifestUnknown, NameUnknown
+from registry.globs import globs_regex
 from registry.models import Manifest, Repository, RepositoryBlob, Tag, Upload
 from registry.names import reference_is_digest, tag_validate
 
@@ -127,10 +128,20 @@ def tag_list(*, repository: Repository, n: int | None, last: str) -> tuple[list[
     return _page(Tag.objects.filter(repository=repository), n=n, last=last)
 
 
-def repository_list(*, vendor_id: int | None, n: int | None, last: str) -> tuple[list[str], bool]:
-    """The catalog a principal sees: its vendor's repositories (a customer's is narrowed
-    by licences later) plus public ones."""
-    visible = Q(is_public=True) | Q(vendor_id=vendor_id) if vendor_id else Q(is_public=True)
+def repository_list(
+    *,
+    vendor_id: int | None,
+    n: int | None,
+    last: str,
+    namespace: str = "",
+    patterns: tuple[str, ...] = (),
+) -> tuple[list[str], bool]:
+    """The catalog a principal sees: its vendor's repositories (within its token's globs,
+    if any; a customer's are narrowed by licences later) plus public ones."""
+    own = Q(vendor_id=vendor_id)
+    if patterns:
+        own &= Q(name__regex=globs_regex(namespace, patterns))
+    visible = Q(is_public=True) | own if vendor_id else Q(is_public=True)
     return _page(Repository.objects.filter(visible), n=n, last=last)
 
 

@@ -121,8 +121,13 @@ class CatalogView(RegistryView):
 
     def get(self, request):
         n, last = pagination_parse(request)
+        principal = request.principal
         names, more = selectors.repository_list(
-            vendor_id=request.principal.vendor_id, n=n, last=last
+            vendor_id=principal.vendor_id,
+            namespace=principal.vendor_slug,
+            patterns=principal.repository_patterns,
+            n=n,
+            last=last,
         )
         response = JsonResponse({"repositories": names})
         if more:

@@ -1,0 +1,304 @@
+"""Real clients with token credentials against the live server (skopeo and oras-py go
+through the challenge and /v2/token themselves), and the token management commands."""
+
+import datetime
+import json
+import re
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.test import Client
+from django.utils import timezone
+
+from customers.models import AccessToken, Customer, Vendor
+from customers.selectors import token_authenticate
+from customers.tokens import secret_prefix
+from registry.models import Manifest, Repository
+from tests.conftest import basic
+from tests.support.oci_layout import image_layout
+from tests.support.oras_client import oras_client
+from tests.support.skopeo import SKOPEO, skopeo
+
+SECRET = re.compile(r"distr_(push|pull)_[A-Za-z0-9]{43}")
+needs_skopeo = pytest.mark.skipif(SKOPEO is None, reason="skopeo is not installed")
+
+
+def docker_ref(live, repo: str, tag: str = "v1") -> str:
+    return f"docker://{live.host}/{repo}:{tag}"
+
+
+def push(live, layout, repo: str, *flags: str, auth: dict | None = None):
+    return skopeo(
+        "copy", "--dest-tls-verify=false", *flags, layout.ref, docker_ref(live, repo), auth=auth
+    )
+
+
+def pull(live, repo: str, dest: Path, *flags: str, auth: dict | None = None):
+    return skopeo(
+        "copy",
+        "--src-tls-verify=false",
+        *flags,
+        docker_ref(live, repo),
+        f"oci:{dest}:v1",
+        auth=auth,
+    )
+
+
+def pulled_manifest_digest(dest: Path) -> str:
+    return json.loads((dest / "index.json").read_text())["manifests"][0]["digest"]
+
+
+@pytest.fixture
+def layout(tmp_path):
+    return image_layout(tmp_path / "src", [1024, 7])
+
+
+# --- skopeo ---------------------------------------------------------------------------
+
+
+@needs_skopeo
+def test_skopeo_pushes_with_dest_creds_and_pulls_with_the_auth_file(
+    live_registry, push_secret, repo_name, layout, tmp_path
+):
+    push(
+        live_registry,
+        layout,
+        repo_name,
+        "--preserve-digests",
+        f"--dest-creds=ci:{push_secret}",
+        auth={},
+    )
+    assert Manifest.objects.filter(repository__name=repo_name, digest=layout.top_digest).exists()
+    pull(live_registry, repo_name, tmp_path / "back", "--preserve-digests")  # default auth file
+    assert pulled_manifest_digest(tmp_path / "back") == layout.top_digest
+
+
+@needs_skopeo
+def test_skopeo_customer_pull_token_pulls_but_cannot_push(
+    live_registry, pull_secret, repo_name, layout, tmp_path
+):
+    push(live_registry, layout, repo_name, "--preserve-digests")  # as acme CI
+    pull(
+        live_registry,
+        repo_name,
+        tmp_path / "back",
+        "--preserve-digests",
+        f"--src-creds=globex:{pull_secret}",
+        auth={},
+    )
+    assert pulled_manifest_digest(tmp_path / "back") == layout.top_digest
+
+    other = image_layout(tmp_path / "other", [99])
+    with pytest.raises(AssertionError, match=r"(?i)denied|unauthorized"):
+        push(live_registry, other, f"{repo_name}-x", f"--dest-creds=globex:{pull_secret}", auth={})
+    assert not Repository.objects.filter(name=f"{repo_name}-x").exists()
+
+
+@needs_skopeo
+def test_skopeo_without_credentials_cannot_pull_a_private_repository(
+    live_registry, repo_name, layout, tmp_path
+):
+    push(live_registry, layout, repo_name)
+    with pytest.raises(AssertionError, match=r"(?i)unauthorized|denied"):
+        pull(live_registry, repo_name, tmp_path / "back", auth={})
+
+
+@needs_skopeo
+def test_skopeo_without_credentials_pulls_a_public_repository(
+    live_registry, repo_name, layout, tmp_path
+):
+    push(live_registry, layout, repo_name, "--preserve-digests")
+    Repository.objects.filter(name=repo_name).update(is_public=True)
+    pull(live_registry, repo_name, tmp_path / "back", "--preserve-digests", auth={})
+    assert pulled_manifest_digest(tmp_path / "back") == layout.top_digest
+
+
+@needs_skopeo
+def test_skopeo_with_a_wrong_password_fails(live_registry, push_secret, repo_name, layout):
+    wrong = push_secret[:-1] + ("a" if push_secret[-1] != "a" else "b")
+    with pytest.raises(AssertionError, match=r"(?i)unauthorized|denied"):
+        push(live_registry, layout, repo_name, f"--dest-creds=ci:{wrong}", auth={})
+    assert not Repository.objects.filter(name=repo_name).exists()
+
+
+# --- oras-py --------------------------------------------------------------------------
+
+
+def test_oras_pushes_and_pulls_through_the_token_flow(
+    live_registry, push_secret, repo_name, monkeypatch, tmp_path
+):
+    client = oras_client(monkeypatch, tmp_path, ("ci", push_secret))
+    target = f"{live_registry.host}/{repo_name}:v1"
+    Path("notes.txt").write_text("hello from oras\n")
+    response = client.push(target=target, files=["notes.txt:text/plain"])
+    assert response.status_code == 201, response.text
+    assert Manifest.objects.filter(repository__name=repo_name).count() == 1
+
+    reader = oras_client(monkeypatch, tmp_path / "reader", ("ci", push_secret))
+    pulled = reader.pull(target=target, outdir=str(tmp_path / "out"))
+    assert [Path(p).read_text() for p in pulled] == ["hello from oras\n"]
+
+
+def test_oras_customer_pull_token_pulls(
+    live_registry, push_secret, pull_secret, repo_name, monkeypatch, tmp_path
+):
+    pusher = oras_client(monkeypatch, tmp_path, ("ci", push_secret))
+    target = f"{live_registry.host}/{repo_name}:v1"
+    Path("a.txt").write_text("for customers\n")
+    assert pusher.push(target=target, files=["a.txt"]).status_code == 201
+
+    customer = oras_client(monkeypatch, tmp_path / "customer", ("globex", pull_secret))
+    pulled = customer.pull(target=target, outdir=str(tmp_path / "out"))
+    assert [Path(p).read_text() for p in pulled] == ["for customers\n"]
+    Path("b.txt").write_text("not allowed\n")
+    with pytest.raises(ValueError, match=r"(?i)unauthorized|forbidden|denied"):
+        customer.push(target=f"{live_registry.host}/{repo_name}:v2", files=["b.txt"])
+    assert not Manifest.objects.filter(repository__name=repo_name, tags__name="v2").exists()
+
+
+def test_oras_with_a_wrong_password_fails(
+    live_registry, push_secret, repo_name, monkeypatch, tmp_path
+):
+    client = oras_client(monkeypatch, tmp_path, ("ci", push_secret[:-1] + "!"))
+    Path("c.txt").write_text("x\n")
+    with pytest.raises(ValueError, match=r"(?i)unauthorized|authentication"):
+        client.push(target=f"{live_registry.host}/{repo_name}:v1", files=["c.txt"])
+    assert not Repository.objects.filter(name=repo_name).exists()
+
+
+# --- management commands --------------------------------------------------------------
+
+
+def run(*args) -> str:
+    out = StringIO()
+    call_command(*args, stdout=out)
+    return out.getvalue()
+
+
+@pytest.mark.django_db
+def test_createvendor_and_createcustomer_are_idempotent():
+    assert run("createvendor", "initech", "--name", "Initech") == "created: vendor initech\n"
+    assert run("createvendor", "initech") == "exists: vendor initech\n"
+    assert Vendor.objects.get(slug="initech").name == "Initech"
+    assert run("createcustomer", "initech", "globex") == "created: customer globex of initech\n"
+    assert run("createcustomer", "initech", "globex") == "exists: customer globex of initech\n"
+    assert Customer.objects.filter(vendor__slug="initech", slug="globex").count() == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("createvendor", "Not A Slug"),
+        ("createvendor", "a/b"),
+        ("createcustomer", "nobody", "globex"),
+        ("createcustomer", "acme", "UPPER"),
+    ],
+)
+def test_create_commands_refuse_bad_input(vendor, args):
+    with pytest.raises(CommandError):
+        run(*args)
+    assert Vendor.objects.count() == 1
+    assert Customer.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_createtoken_prints_only_a_secret_that_authenticates(vendor):
+    output = run("createtoken", "--vendor", "acme", "--kind", "push", "--name", "ci")
+    secret = output.strip()
+    assert output == secret + "\n"
+    assert SECRET.fullmatch(secret)
+    token = token_authenticate(secret=secret)
+    assert token is not None
+    assert (token.kind, token.vendor_id, token.name, token.expires_at) == (
+        "push",
+        vendor.pk,
+        "ci",
+        None,
+    )
+    response = Client(HTTP_AUTHORIZATION=basic(secret)).get("/v2/_catalog")
+    assert response.status_code == 200
+
+
+@pytest.mark.django_db
+def test_createtoken_pull_token_for_a_customer(customer):
+    secret = run(
+        "createtoken", "--vendor", "acme", "--customer", "globex", "--kind", "pull", "--name", "g"
+    ).strip()
+    assert secret.startswith("distr_pull_")
+    token = token_authenticate(secret=secret)
+    assert (token.kind, token.customer_id) == ("pull", customer.pk)
+
+
+@pytest.mark.django_db
+def test_createtoken_expires(vendor):
+    secret = run(
+        "createtoken", "--vendor", "acme", "--kind", "push", "--name", "x", "--expires", "1"
+    ).strip()
+    expires_at = AccessToken.objects.get(prefix=secret_prefix(secret)).expires_at
+    expected = timezone.now() + datetime.timedelta(days=1)
+    assert abs(expires_at - expected) < datetime.timedelta(minutes=1)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("--vendor", "nobody", "--kind", "push", "--name", "x"),
+        ("--vendor", "acme", "--kind", "pull", "--name", "x"),  # a pull token needs a customer
+        ("--vendor", "acme", "--customer", "nobody", "--kind", "pull", "--name", "x"),
+        ("--vendor", "acme", "--kind", "push", "--name", "x", "--expires", "0"),
+        ("--vendor", "acme", "--kind", "push", "--name", "  "),
+        ("--vendor", "acme", "--customer", "globex", "--kind", "push", "--name", "x"),
+        (
+            "--vendor",
+            "acme",
+            "--customer",
+            "globex",
+            "--kind",
+            "pull",
+            "--name",
+            "x",
+            "--repository",
+            "app",
+        ),
+    ],
+)
+def test_createtoken_refuses_bad_input(customer, args):
+    with pytest.raises(CommandError):
+        run("createtoken", *args)
+    assert AccessToken.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_revoketoken_by_prefix(push_secret):
+    prefix = secret_prefix(push_secret)
+    assert run("revoketoken", prefix) == f"revoked {prefix}\n"
+    assert token_authenticate(secret=push_secret) is None
+    assert run("revoketoken", prefix) == f"{prefix} was already revoked\n"
+
+
+@pytest.mark.django_db
+def test_revoketoken_by_whole_secret(push_secret):
+    assert run("revoketoken", push_secret) == f"revoked {secret_prefix(push_secret)}\n"
+    assert AccessToken.objects.get(prefix=secret_prefix(push_secret)).revoked_at is not None
+
+
+@pytest.mark.django_db
+def test_revoketoken_with_right_prefix_but_wrong_rest_revokes_nothing(push_secret):
+    prefix = secret_prefix(push_secret)
+    forged = prefix + "".join("a" if c != "a" else "b" for c in push_secret[len(prefix) :])
+    assert secret_prefix(forged) == prefix
+    with pytest.raises(CommandError):
+        run("revoketoken", forged)
+    assert token_authenticate(secret=push_secret) is not None
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("value", ["distr_push_00000000", "", "nonsense"])
+def test_revoketoken_unknown(push_secret, value):
+    with pytest.raises(CommandError):
+        run("revoketoken", value)
+    assert token_authenticate(secret=push_secret) is not None
