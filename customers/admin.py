@@ -17,6 +17,12 @@ class NoDeleteAdmin(admin.ModelAdmin):
 @admin.register(Vendor)
 class VendorAdmin(NoDeleteAdmin):
     list_display = ["slug", "name", "created_at"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # The slug is the registry namespace: renaming would hand its repositories' names
+        # to whoever takes the old slug.
+        return ["slug"] if obj else []
+
     search_fields = ["slug", "name"]
 
 
@@ -29,6 +35,10 @@ class VendorMemberAdmin(admin.ModelAdmin):
 @admin.register(Customer)
 class CustomerAdmin(NoDeleteAdmin):
     list_display = ["slug", "name", "vendor", "contact_email", "created_at"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["vendor", "slug"] if obj else []  # tokens and licences hang off both
+
     list_filter = ["vendor"]
     search_fields = ["slug", "name"]
 

@@ -53,9 +53,12 @@ def access_check(
     )
 
 
+MAX_SCOPES = 32
+
+
 def grant_scopes(*, principal: Principal, scopes: list[Scope]) -> list[Scope]:
     granted = []
-    for scope in scopes:
+    for scope in _merged(scopes)[:MAX_SCOPES]:
         if scope.type == "registry" and scope.name == "catalog":
             if not principal.is_anonymous:
                 granted.append(CATALOG_SCOPE)
@@ -66,6 +69,15 @@ def grant_scopes(*, principal: Principal, scopes: list[Scope]) -> list[Scope]:
         wanted = allowed if "*" in scope.actions else scope.actions
         granted.append(Scope("repository", scope.name, frozenset(wanted & allowed)))
     return granted
+
+
+def _merged(scopes: list[Scope]) -> list[Scope]:
+    """One scope per resource, actions united (a name asked for twice is one grant)."""
+    actions: dict[tuple[str, str], frozenset[str]] = {}
+    for scope in scopes:
+        key = (scope.type, scope.name)
+        actions[key] = actions.get(key, frozenset()) | scope.actions
+    return [Scope(kind, name, acts) for (kind, name), acts in actions.items()]
 
 
 def _check_catalog(principal: Principal) -> None:

@@ -23,6 +23,7 @@ from registry.signing import TokenInvalid, token_verify
 ALL_ACTIONS = frozenset({"pull", "push", "delete"})
 _CACHE_PREFIX = "registry:principal:"
 _DEAD = "dead"
+AUTH_FAILURE_WINDOW_SECONDS = 60
 
 
 @dataclass(frozen=True)
@@ -95,15 +96,24 @@ def principal_from_secret(secret: str, *, request) -> Principal | None:
     """Check a token secret; record a failed attempt in the audit log."""
     token = token_authenticate(secret=secret) if secret else None
     if token is None:
-        audit_record(
-            action=AuditEvent.Action.AUTH_FAILED,
-            actor="unknown",
-            client_address=request.META.get("REMOTE_ADDR"),
-            details={"path": request.path[:200]},
-        )
+        _audit_failure(request)
         return None
     token_touch(token=token)
     return principal_for_token(token)
+
+
+def _audit_failure(request) -> None:
+    """Record a failed authentication: one row per client address per minute, so a flood
+    of bad credentials cannot grow the audit table at request rate."""
+    address = request.META.get("REMOTE_ADDR") or "unknown"
+    if not cache.add(f"registry:authfail:{address}", 1, AUTH_FAILURE_WINDOW_SECONDS):
+        return
+    audit_record(
+        action=AuditEvent.Action.AUTH_FAILED,
+        actor="unknown",
+        client_address=request.META.get("REMOTE_ADDR"),
+        details={"path": request.path[:200], "window_seconds": AUTH_FAILURE_WINDOW_SECONDS},
+    )
 
 
 def principal_from_jwt(raw: str) -> Principal:
@@ -154,5 +164,6 @@ def _granted(access) -> dict:
     for entry in access:
         if isinstance(entry, dict) and isinstance(entry.get("actions"), list):
             key = (str(entry.get("type", "")), str(entry.get("name", "")))
-            granted[key] = frozenset(str(a) for a in entry["actions"])
+            # The same resource may be listed twice (clients merge challenge scopes).
+            granted[key] = granted.get(key, frozenset()) | {str(a) for a in entry["actions"]}
     return granted

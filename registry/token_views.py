@@ -8,6 +8,7 @@ from django.http import JsonResponse
 from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.debug import sensitive_post_parameters
 
 from registry.access import grant_scopes
 from registry.auth import ANONYMOUS, basic_password, principal_from_secret
@@ -23,6 +24,7 @@ def _error(status: int, code: str, message: str) -> JsonResponse:
 
 
 @method_decorator(csrf_exempt, name="dispatch")
+@method_decorator(sensitive_post_parameters("password", "refresh_token"), name="post")
 class TokenView(View):
     http_method_names = ["get", "post"]
 

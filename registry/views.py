@@ -189,7 +189,9 @@ class BlobView(RegistryView):
             "Docker-Content-Digest": digest,
             "Accept-Ranges": "bytes",
             "ETag": f'"{digest}"',
-            "Cache-Control": "max-age=31536000",
+            # Content-addressed, so cacheable forever, but only by the client: shared
+            # caches must not serve one tenant's blob to another.
+            "Cache-Control": "private, max-age=31536000",
         }
         if request.method == "HEAD":
             response = HttpResponse(content_type="application/octet-stream", headers=headers)

@@ -13,6 +13,15 @@ def basic(secret: str, user: str = "ci") -> str:
     return "Basic " + base64.b64encode(f"{user}:{secret}".encode()).decode()
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Token state and auth-failure windows live in the cache (Redis in CI): start each
+    test from an empty one so tests cannot see each other's entries."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def vendor(db):
     """The vendor `acme`, owner of the `acme/…` namespace most tests push into."""

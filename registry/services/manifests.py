@@ -5,7 +5,13 @@ from django.db import transaction
 from customers.models import AuditEvent
 from customers.services import audit_record
 from registry.digests import Digest, digest_parse, hasher_new
-from registry.errors import DigestInvalid, ManifestBlobUnknown, ManifestInvalid, ManifestUnknown
+from registry.errors import (
+    Denied,
+    DigestInvalid,
+    ManifestBlobUnknown,
+    ManifestInvalid,
+    ManifestUnknown,
+)
 from registry.manifests import ParsedManifest, manifest_parse
 from registry.models import Manifest, ManifestReference, Repository, RepositoryBlob, Tag
 from registry.names import reference_is_digest, tag_validate
@@ -40,6 +46,8 @@ def manifest_put(
         digest = _digest_of(raw, "sha256")
     parsed = manifest_parse(raw, content_type)
     repository = Repository.objects.filter(name=repository_name).first()
+    if repository is not None and repository.vendor_id != vendor_id:
+        raise Denied(f"repository {repository_name} belongs to another vendor")
     if repository is None and (parsed.blobs or parsed.children):
         missing = (parsed.blobs or parsed.children)[0].digest
         raise ManifestBlobUnknown(

@@ -1,5 +1,6 @@
 from django.db import IntegrityError, transaction
 
+from registry.errors import Denied
 from registry.models import Blob, Repository, RepositoryBlob
 from registry.names import repository_name_validate
 
@@ -10,12 +11,22 @@ def repository_get_or_create(*, vendor_id: int, repository_name: str) -> Reposit
     repository_name_validate(repository_name)
     repository = Repository.objects.filter(name=repository_name).first()
     if repository is not None:
+        _check_owner(repository, vendor_id)
         return repository
     try:
         with transaction.atomic():
             return Repository.objects.create(vendor_id=vendor_id, name=repository_name)
     except IntegrityError:  # created concurrently by another request
-        return Repository.objects.get(name=repository_name)
+        repository = Repository.objects.get(name=repository_name)
+        _check_owner(repository, vendor_id)
+        return repository
+
+
+def _check_owner(repository: Repository, vendor_id: int) -> None:
+    """Defence in depth: access checks match the namespace, which equals the owner's slug
+    as long as slugs never change (the admin makes them read-only)."""
+    if repository.vendor_id != vendor_id:
+        raise Denied(f"repository {repository.name} belongs to another vendor")
 
 
 def blob_link(*, repository: Repository, blob: Blob) -> None:

@@ -292,3 +292,29 @@ def test_narrowed_token_catalog_lists_only_its_repositories(narrowed, acme):
     push_image(acme, "acme/other")
     push_image(narrowed, "acme/app")
     assert narrowed.get("/v2/_catalog").json() == {"repositories": ["acme/app"]}
+
+
+@pytest.mark.django_db
+def test_repository_of_a_renamed_vendor_stays_its_own(client, vendor):
+    """Ownership is the repository's vendor, not just its name prefix: a new vendor that
+    takes a freed slug cannot write into the repositories pushed under it before."""
+    from customers.models import Vendor
+    from customers.services import token_mint, vendor_create
+    from tests.conftest import basic
+    from tests.support.registry_client import image_manifest, put_manifest
+
+    _, raw = image_manifest(client, "acme/app")
+    assert put_manifest(client, "acme/app", "v1", raw).status_code == 201
+    Vendor.objects.filter(pk=vendor.pk).update(slug="acme-old")  # e.g. a shell rename
+    squatter, _ = vendor_create(slug="acme")
+    other = Client(
+        HTTP_AUTHORIZATION=basic(token_mint(vendor=squatter, kind="push", name="x").secret)
+    )
+    start = other.post("/v2/acme/app/blobs/uploads/")
+    assert start.status_code == 403
+    assert [e["code"] for e in start.json()["errors"]] == ["DENIED"]
+    push_blob_response = other.post(
+        "/v2/acme/app/blobs/uploads/?digest=sha256:" + "0" * 64, data=b"", content_type="x/y"
+    )
+    assert push_blob_response.status_code == 403
+    assert put_manifest(other, "acme/app", "v2", raw).status_code == 403

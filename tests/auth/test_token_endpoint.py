@@ -368,3 +368,26 @@ def test_expired_token_gets_no_jwt(anonymous_client, vendor):
     )
     assert_unauthorized(get_token(anonymous_client, secret=minted.secret))
     assert_unauthorized(oauth(anonymous_client, grant_type="password", password=minted.secret))
+
+
+def test_a_repository_asked_twice_is_granted_once_with_actions_united(
+    anonymous_client, push_secret, acme_app
+):
+    response = get_token(
+        anonymous_client,
+        "repository:acme/app:delete",
+        "repository:acme/app:pull",
+        secret=push_secret,
+    )
+    assert access(response) == {("repository", "acme/app"): ["delete", "pull"]}
+    bearer = {"HTTP_AUTHORIZATION": f"Bearer {response.json()['token']}"}
+    tags = anonymous_client.get("/v2/acme/app/tags/list", **bearer)
+    assert tags.json()["tags"] == ["v1"]
+    deleted = anonymous_client.delete("/v2/acme/app/manifests/v1", **bearer)
+    assert deleted.status_code == 202
+
+
+def test_scopes_per_request_are_capped(anonymous_client, push_secret):
+    scopes = [f"repository:acme/r{i}:pull" for i in range(100)]
+    granted = access(get_token(anonymous_client, *scopes, secret=push_secret))
+    assert len(granted) == 32
