@@ -7,6 +7,7 @@ challenge so the client fetches a token) or Denied (authenticated, not allowed: 
 of what was asked and what the principal may do.
 """
 
+from licensing.selectors import EntitlementDenied, pull_check
 from registry.auth import Principal
 from registry.errors import Denied, Unauthorized
 from registry.globs import globs_match
@@ -34,7 +35,12 @@ def principal_actions(*, principal: Principal, repository_name: str) -> frozense
 
 
 def access_check(
-    *, principal: Principal, repository_name: str | None, action: str, reference: str | None = None
+    *,
+    principal: Principal,
+    repository_name: str | None,
+    action: str,
+    reference: str | None = None,
+    resource: str = "",
 ) -> None:
     if action == CATALOG:
         _check_catalog(principal)
@@ -44,6 +50,8 @@ def access_check(
         if action not in granted and "*" not in granted:
             raise _challenge(repository_name, action, insufficient=True)
     if action in principal_actions(principal=principal, repository_name=repository_name):
+        if principal.kind == "pull" and _in_own_namespace(principal, repository_name):
+            _licence_check(principal, repository_name, resource, reference)
         return
     if principal.is_anonymous:
         raise _challenge(repository_name, action)
@@ -69,6 +77,25 @@ def grant_scopes(*, principal: Principal, scopes: list[Scope]) -> list[Scope]:
         wanted = allowed if "*" in scope.actions else scope.actions
         granted.append(Scope("repository", scope.name, frozenset(wanted & allowed)))
     return granted
+
+
+def _in_own_namespace(principal: Principal, repository_name: str) -> bool:
+    return repository_name.split("/", 1)[0] == principal.vendor_slug
+
+
+def _licence_check(principal: Principal, repository_name: str, resource: str, reference):
+    """Customers read only what a licence covers; the reason goes back to them."""
+    try:
+        pull_check(
+            customer_id=principal.customer_id,
+            repository_name=repository_name,
+            resource=resource,
+            reference=reference,
+        )
+    except EntitlementDenied as exc:
+        raise Denied(
+            str(exc), detail=[{"Type": "repository", "Name": repository_name, "Action": PULL}]
+        ) from None
 
 
 def _merged(scopes: list[Scope]) -> list[Scope]:

@@ -132,3 +132,21 @@ class Upload(models.Model):
 
     def __str__(self) -> str:
         return str(self.id)
+
+
+class TagHistory(models.Model):
+    """Which manifest a tag pointed at, and when. Licences entitle every digest an entitled
+    tag pointed at while the licence was valid, so a deployment pinned by digest keeps
+    pulling after the vendor moves the tag."""
+
+    repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="tag_history")
+    tag = models.CharField(max_length=128)
+    digest = models.CharField(max_length=200)
+    since = models.DateTimeField()
+    until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["repository", "tag"])]
+
+    def __str__(self) -> str:
+        return f"{self.tag} -> {self.digest}"

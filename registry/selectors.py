@@ -10,7 +10,15 @@ from django.db.models.functions import Collate
 from registry.digests import Digest, digest_parse
 from registry.errors import BlobUnknown, BlobUploadUnknown, ManifestUnknown, NameUnknown
 from registry.globs import globs_regex
-from registry.models import Manifest, Repository, RepositoryBlob, Tag, Upload
+from registry.models import (
+    Manifest,
+    ManifestReference,
+    Repository,
+    RepositoryBlob,
+    Tag,
+    TagHistory,
+    Upload,
+)
 from registry.names import reference_is_digest, tag_validate
 
 
@@ -124,6 +132,16 @@ def _page(queryset, *, n: int | None, last: str) -> tuple[list[str], bool]:
     return page[:n], len(page) > n
 
 
+def page_of(names: list[str], *, n: int | None, last: str) -> tuple[list[str], bool]:
+    """`_page` over an already filtered, byte-ordered list."""
+    names = [name for name in names if name > last] if last else names
+    if n is None:
+        return names, False
+    if n == 0:
+        return [], False
+    return names[:n], len(names) > n
+
+
 def tag_list(*, repository: Repository, n: int | None, last: str) -> tuple[list[str], bool]:
     return _page(Tag.objects.filter(repository=repository), n=n, last=last)
 
@@ -161,3 +179,53 @@ def referrer_list(*, repository: Repository, subject: Digest, artifact_type: str
             descriptor["annotations"] = annotations
         descriptors.append(descriptor)
     return descriptors
+
+
+@dataclass(frozen=True)
+class RepositoryGraph:
+    """A repository's content graph, for entitlement closures (licensing)."""
+
+    repository_id: int
+    tag_history: list[tuple[str, str, object, object]]  # (tag, digest, since, until)
+    tags: dict[str, str]  # current tag -> digest
+    children: dict[str, set[str]]  # manifest digest -> child manifest digests
+    blobs: dict[str, set[str]]  # manifest digest -> blob digests
+    referrers: dict[str, set[str]]  # subject digest -> referrer manifest digests
+
+
+def repository_graph(*, repository_id: int) -> RepositoryGraph:
+    manifests = dict(
+        Manifest.objects.filter(repository_id=repository_id).values_list("id", "digest")
+    )
+    children: dict[str, set[str]] = {}
+    blobs: dict[str, set[str]] = {}
+    references = ManifestReference.objects.filter(manifest__repository_id=repository_id)
+    for manifest_id, blob_id, child_id in references.values_list(
+        "manifest_id", "blob_id", "child_id"
+    ):
+        digest = manifests[manifest_id]
+        if blob_id:
+            blobs.setdefault(digest, set()).add(blob_id)
+        elif child_id in manifests:
+            children.setdefault(digest, set()).add(manifests[child_id])
+    referrers: dict[str, set[str]] = {}
+    for digest, subject in (
+        Manifest.objects.filter(repository_id=repository_id)
+        .exclude(subject_digest="")
+        .values_list("digest", "subject_digest")
+    ):
+        referrers.setdefault(subject, set()).add(digest)
+    return RepositoryGraph(
+        repository_id=repository_id,
+        tag_history=list(
+            TagHistory.objects.filter(repository_id=repository_id).values_list(
+                "tag", "digest", "since", "until"
+            )
+        ),
+        tags=dict(
+            Tag.objects.filter(repository_id=repository_id).values_list("name", "manifest__digest")
+        ),
+        children=children,
+        blobs=blobs,
+        referrers=referrers,
+    )

@@ -35,6 +35,7 @@ from registry.http import (
     request_body_chunks,
     request_content_length,
 )
+from registry.licences import entitled_manifests, entitled_tags, licensed_repository_names
 from registry.manifests import OCI_INDEX
 from registry.names import repository_name_validate
 from registry.services.manifests import blob_unlink, manifest_delete, manifest_put
@@ -56,6 +57,7 @@ _ACTION_BY_METHOD = {"GET": PULL, "HEAD": PULL, "POST": PUSH, "PUT": PUSH, "PATC
 @method_decorator(csrf_exempt, name="dispatch")
 class RegistryView(View):
     http_method_names = ["get", "head", "post", "put", "patch", "delete"]
+    resource = ""  # what a read touches, for licence decisions: manifest, blob, tags, referrers
 
     def action(self, request) -> str:
         return _ACTION_BY_METHOD.get(request.method, DELETE)
@@ -75,6 +77,7 @@ class RegistryView(View):
                     repository_name=name,
                     action=self.action(request),
                     reference=kwargs.get("reference") or kwargs.get("digest"),
+                    resource=self.resource,
                 )
             response = handler(request, *args, **kwargs)
         except RegistryError as error:
@@ -122,6 +125,16 @@ class CatalogView(RegistryView):
     def get(self, request):
         n, last = pagination_parse(request)
         principal = request.principal
+        if principal.kind == "pull":  # a customer's catalog: repositories licensed to it
+            names, more = selectors.page_of(
+                sorted(licensed_repository_names(customer_id=principal.customer_id)),
+                n=n,
+                last=last,
+            )
+            response = JsonResponse({"repositories": names})
+            if more:
+                response["Link"] = next_link(request.path, n, names[-1])
+            return response
         names, more = selectors.repository_list(
             vendor_id=principal.vendor_id,
             namespace=principal.vendor_slug,
@@ -136,10 +149,17 @@ class CatalogView(RegistryView):
 
 
 class TagListView(RegistryView):
+    resource = "tags"
+
     def get(self, request, name):
         n, last = pagination_parse(request)
         repository = selectors.repository_get(repository_name=name)
-        tags, more = selectors.tag_list(repository=repository, n=n, last=last)
+        if request.principal.kind == "pull":  # customers list only the tags they may pull
+            tags, more = selectors.page_of(
+                sorted(entitled_tags(request.principal, name)), n=n, last=last
+            )
+        else:
+            tags, more = selectors.tag_list(repository=repository, n=n, last=last)
         response = JsonResponse({"name": name, "tags": tags})
         if more:
             response["Link"] = next_link(request.path, n, tags[-1])
@@ -147,6 +167,8 @@ class TagListView(RegistryView):
 
 
 class ManifestView(RegistryView):
+    resource = "manifest"
+
     def get(self, request, name, reference):
         manifest = selectors.manifest_get_for_pull(repository_name=name, reference=reference)
         body = b"" if request.method == "HEAD" else manifest.content
@@ -182,6 +204,8 @@ class ManifestView(RegistryView):
 
 
 class BlobView(RegistryView):
+    resource = "blob"
+
     def get(self, request, name, digest):
         parsed = digest_parse(digest)
         digest, size = selectors.blob_get_for_pull(repository_name=name, digest=parsed)
@@ -294,6 +318,8 @@ class BlobUploadSessionView(RegistryView):
 
 
 class ReferrersView(RegistryView):
+    resource = "referrers"
+
     def get(self, request, name, digest):
         subject = digest_parse(digest)
         artifact_type = request.GET.get("artifactType", "")
@@ -305,6 +331,9 @@ class ReferrersView(RegistryView):
             descriptors = selectors.referrer_list(
                 repository=repository, subject=subject, artifact_type=artifact_type
             )
+            if request.principal.kind == "pull":
+                allowed = entitled_manifests(request.principal, name)
+                descriptors = [d for d in descriptors if d["digest"] in allowed]
         body = {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": descriptors}
         response = HttpResponse(json.dumps(body), content_type=OCI_INDEX)
         if artifact_type:

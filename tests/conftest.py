@@ -9,6 +9,20 @@ from tests.support import skopeo as skopeo_support
 from tests.support.server import LiveRegistry, live_http
 
 
+def license_grant(customer, repository_name: str, tag_rule: str = "glob:*", **license_fields):
+    """Give `customer` a licence for `repository_name` (which must exist)."""
+    from licensing.services import grant_add, license_create
+
+    license = license_create(
+        vendor=customer.vendor,
+        customer=customer,
+        name=license_fields.pop("name", "Test licence"),
+        **license_fields,
+    )
+    grant_add(license=license, repository_name=repository_name, tag_rule=tag_rule)
+    return license
+
+
 def basic(secret: str, user: str = "ci") -> str:
     return "Basic " + base64.b64encode(f"{user}:{secret}".encode()).decode()
 

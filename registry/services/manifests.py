@@ -1,9 +1,11 @@
 """Manifest push and delete, tag moves, blob unlinking."""
 
 from django.db import transaction
+from django.utils import timezone
 
 from customers.models import AuditEvent
 from customers.services import audit_record
+from registry.changes import repository_changed
 from registry.digests import Digest, digest_parse, hasher_new
 from registry.errors import (
     Denied,
@@ -13,7 +15,14 @@ from registry.errors import (
     ManifestUnknown,
 )
 from registry.manifests import ParsedManifest, manifest_parse
-from registry.models import Manifest, ManifestReference, Repository, RepositoryBlob, Tag
+from registry.models import (
+    Manifest,
+    ManifestReference,
+    Repository,
+    RepositoryBlob,
+    Tag,
+    TagHistory,
+)
 from registry.names import reference_is_digest, tag_validate
 from registry.services.repositories import repository_get_or_create
 
@@ -78,6 +87,7 @@ def manifest_put(
                 + [ManifestReference(manifest=manifest, child=c) for c in children]
             )
             _audit(repository, AuditEvent.Action.MANIFEST_PUSHED, actor, manifest.digest)
+            repository_changed(repository_name=repository.name)  # e.g. a new referrer
         if tag is not None:
             _tag_point(repository=repository, name=tag, manifest=manifest, actor=actor)
     return manifest, parsed
@@ -86,6 +96,7 @@ def manifest_put(
 def _tag_point(*, repository: Repository, name: str, manifest: Manifest, actor: str) -> None:
     """Point tag `name` at `manifest`: one row update, audited when it changes."""
     current = Tag.objects.select_for_update().filter(repository=repository, name=name).first()
+    now = timezone.now()
     if current is None:
         Tag.objects.create(repository=repository, name=name, manifest=manifest)
         previous = ""
@@ -93,8 +104,11 @@ def _tag_point(*, repository: Repository, name: str, manifest: Manifest, actor: 
         previous = current.manifest.digest
         current.manifest = manifest
         current.save(update_fields=["manifest", "updated_at"])
+        _history_close(repository, name, now)
     else:
         return
+    TagHistory.objects.create(repository=repository, tag=name, digest=manifest.digest, since=now)
+    repository_changed(repository_name=repository.name)
     _audit(
         repository,
         AuditEvent.Action.TAG_MOVED,
@@ -102,6 +116,10 @@ def _tag_point(*, repository: Repository, name: str, manifest: Manifest, actor: 
         f"{name}",
         {"from": previous, "to": manifest.digest},
     )
+
+
+def _history_close(repository: Repository, tag: str, when) -> None:
+    TagHistory.objects.filter(repository=repository, tag=tag, until__isnull=True).update(until=when)
 
 
 def _audit(repository: Repository, action: str, actor: str, what: str, details=None) -> None:
@@ -119,15 +137,24 @@ def manifest_delete(*, repository: Repository, reference: str, actor: str = "") 
     with transaction.atomic():
         if reference_is_digest(reference):
             digest_parse(reference)
+            tags = list(
+                Tag.objects.filter(repository=repository, manifest__digest=reference).values_list(
+                    "name", flat=True
+                )
+            )
             deleted, _ = Manifest.objects.filter(repository=repository, digest=reference).delete()
+            for tag in tags:
+                _history_close(repository, tag, timezone.now())
             action = AuditEvent.Action.MANIFEST_DELETED
         else:
             tag_validate(reference)
             deleted, _ = Tag.objects.filter(repository=repository, name=reference).delete()
+            _history_close(repository, reference, timezone.now())
             action = AuditEvent.Action.TAG_DELETED
         if not deleted:
             raise ManifestUnknown(f"manifest {reference[:200]!r} unknown in {repository.name}")
         _audit(repository, action, actor, reference)
+        repository_changed(repository_name=repository.name)
 
 
 def blob_unlink(*, repository: Repository, digest: Digest, actor: str = "") -> bool:
@@ -139,6 +166,7 @@ def blob_unlink(*, repository: Repository, digest: Digest, actor: str = "") -> b
         ).delete()
         if deleted:
             _audit(repository, AuditEvent.Action.BLOB_DELETED, actor, str(digest))
+            repository_changed(repository_name=repository.name)
     return bool(deleted)
 
 

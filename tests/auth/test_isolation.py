@@ -169,7 +169,10 @@ def test_cannot_use_another_vendors_upload_session(acme, initech, images):
 # --- a customer's pull token ----------------------------------------------------------
 
 
-def test_customer_pulls_its_vendors_repositories(customer_client, images):
+def test_customer_pulls_its_vendors_repositories(customer_client, images, customer):
+    from tests.conftest import license_grant
+
+    license_grant(customer, "acme/app")
     acme = images["acme"]
     response = customer_client.get("/v2/acme/app/manifests/v1")
     assert response.status_code == 200

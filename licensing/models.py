@@ -1,0 +1,41 @@
+"""Licences: which repositories and tags a customer may pull, and until when."""
+
+from django.db import models
+
+
+class License(models.Model):
+    class Status(models.TextChoices):
+        ACTIVE = "active"
+        SUSPENDED = "suspended"
+
+    vendor = models.ForeignKey("customers.Vendor", on_delete=models.CASCADE, related_name="+")
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.CASCADE, related_name="licenses"
+    )
+    name = models.CharField(max_length=200)
+    valid_from = models.DateField()
+    valid_until = models.DateField(null=True, blank=True)  # None: perpetual
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    notes = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class LicenseGrant(models.Model):
+    class Rule(models.TextChoices):
+        EXACT = "exact"
+        GLOB = "glob"
+        SEMVER = "semver"
+
+    license = models.ForeignKey(License, on_delete=models.CASCADE, related_name="grants")
+    repository = models.ForeignKey(
+        "registry.Repository", on_delete=models.CASCADE, related_name="license_grants"
+    )
+    rule = models.CharField(max_length=8, choices=Rule.choices)
+    pattern = models.CharField(max_length=200)
+    include_referrers = models.BooleanField(default=True)
+
+    def __str__(self) -> str:
+        return f"{self.repository_id} {self.rule}:{self.pattern}"

@@ -1,0 +1,55 @@
+"""Tag rules of licence grants: `exact:1.2.0`, `glob:1.*`, `semver:>=1.0,<2`.
+
+Semantic-version ranges use `packaging` (PyPA's maintained version/specifier library):
+comma-separated comparison clauses, a leading `v` on tags ignored, tags that are no version
+never match, pre-releases only when the range names one.
+"""
+
+from fnmatch import fnmatchcase
+from functools import lru_cache
+
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.version import InvalidVersion, Version
+
+
+class RuleInvalid(ValueError):
+    pass
+
+
+def rule_parse(text: str) -> tuple[str, str]:
+    """`kind:pattern` → (kind, pattern); raises RuleInvalid with a readable message."""
+    kind, sep, pattern = text.partition(":")
+    if not sep or kind not in ("exact", "glob", "semver") or not pattern:
+        raise RuleInvalid("a tag rule is exact:TAG, glob:PATTERN or semver:RANGE")
+    rule_validate(kind, pattern)
+    return kind, pattern
+
+
+def rule_validate(kind: str, pattern: str) -> None:
+    if kind == "semver":
+        try:
+            _specifier(pattern)
+        except InvalidSpecifier:
+            raise RuleInvalid(f"invalid version range {pattern!r} (e.g. >=1.0,<2)") from None
+
+
+@lru_cache(maxsize=1024)
+def _specifier(pattern: str) -> SpecifierSet:
+    return SpecifierSet(pattern.replace(" ", ""))
+
+
+@lru_cache(maxsize=65536)
+def _version(tag: str) -> Version | None:
+    try:
+        return Version(tag[1:] if tag[:1] in ("v", "V") else tag)
+    except InvalidVersion:
+        return None
+
+
+def rule_matches(kind: str, pattern: str, tag: str) -> bool:
+    if kind == "exact":
+        return tag == pattern
+    if kind == "glob":
+        return fnmatchcase(tag, pattern)
+    version = _version(tag)
+    return version is not None and _specifier(pattern).contains(version)

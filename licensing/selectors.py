@@ -1,0 +1,197 @@
+"""The licence decision: what a customer may pull from a repository, and why not.
+
+`entitlement_get` builds (and caches) the entitlement closure of one customer in one
+repository: the tags that match grants of active licences; every manifest such a tag
+pointed at while the licence was valid (tag history); the children of indexes among them;
+their referrers (signatures, SBOMs) where the grant includes referrers; and every blob those
+manifests reference. Pull by tag or digest, blob reads, tag lists, referrers and the catalog
+all answer from it.
+
+Cache key: (customer, repository, the customer's licence generation, the repository's
+content generation). Licence changes and tag moves bump a generation after commit, so the
+cache is invalidated at once, not by a TTL; a warm decision costs no SQL query.
+"""
+
+import datetime
+from dataclasses import dataclass, field
+
+from django.core.cache import cache
+from django.utils import timezone
+
+from licensing.models import License, LicenseGrant
+from licensing.rules import rule_matches
+from registry.changes import repository_generation_key
+from registry.selectors import repository_graph
+
+CACHE_SECONDS = 3600
+
+
+class EntitlementDenied(Exception):
+    """A reason a customer may read (never names another customer's data)."""
+
+
+def customer_generation_key(customer_id: int) -> str:
+    return f"licensing:customer-gen:{customer_id}"
+
+
+@dataclass(frozen=True)
+class Entitlement:
+    denial: str = ""  # why nothing at all may be pulled ("" when something may)
+    rules: tuple[tuple[str, str], ...] = ()  # (kind, pattern) of active grants
+    tags: frozenset[str] = frozenset()  # current tags covered
+    manifests: frozenset[str] = field(default_factory=frozenset)
+    blobs: frozenset[str] = field(default_factory=frozenset)
+    valid_until: datetime.date | None = None  # re-check after this day
+
+
+def entitlement_get(*, customer_id: int, repository_name: str) -> Entitlement:
+    generations = cache.get_many(
+        [customer_generation_key(customer_id), repository_generation_key(repository_name)]
+    )
+    customer_generation = generations.get(customer_generation_key(customer_id), 0)
+    repository_generation = generations.get(repository_generation_key(repository_name), 0)
+    key = (
+        f"licensing:closure:{customer_id}:{repository_name}"
+        f":{customer_generation}:{repository_generation}"
+    )
+    today = timezone.localdate()
+    cached = cache.get(key)
+    if cached is not None and (cached.valid_until is None or today <= cached.valid_until):
+        return cached
+    entitlement = entitlement_build(
+        customer_id=customer_id, repository_name=repository_name, today=today
+    )
+    cache.set(key, entitlement, CACHE_SECONDS)
+    return entitlement
+
+
+def entitlement_build(
+    *, customer_id: int, repository_name: str, today: datetime.date
+) -> Entitlement:
+    grants = list(
+        LicenseGrant.objects.select_related("license").filter(
+            license__customer_id=customer_id, repository__name=repository_name
+        )
+    )
+    active = [g for g in grants if _is_active(g.license, today)]
+    if not active:
+        return Entitlement(denial=_denial(grants, repository_name, today))
+    graph = repository_graph(repository_id=active[0].repository_id)
+
+    roots: set[str] = set()
+    with_referrers: set[str] = set()
+    for tag, digest, since, until in graph.tag_history:
+        for grant in active:
+            if rule_matches(grant.rule, grant.pattern, tag) and _overlaps(
+                grant.license, since, until
+            ):
+                roots.add(digest)
+                if grant.include_referrers:
+                    with_referrers.add(digest)
+    manifests = _walk(roots, with_referrers, graph)
+    blobs = frozenset(b for digest in manifests for b in graph.blobs.get(digest, ()))
+    rules = tuple(sorted({(g.rule, g.pattern) for g in active}))
+    covered = frozenset(tag for tag in graph.tags if any(rule_matches(k, p, tag) for k, p in rules))
+    ends = [g.license.valid_until for g in active]
+    return Entitlement(
+        rules=rules,
+        tags=covered,
+        manifests=frozenset(manifests),
+        blobs=blobs,
+        valid_until=None if None in ends else max(ends),
+    )
+
+
+def pull_check(
+    *, customer_id: int, repository_name: str, resource: str, reference: str | None
+) -> Entitlement:
+    """Raise EntitlementDenied unless the customer may read `resource` (manifest, blob,
+    tags, referrers) at `reference`; return the entitlement for filtering lists."""
+    entitlement = entitlement_get(customer_id=customer_id, repository_name=repository_name)
+    if entitlement.denial:
+        raise EntitlementDenied(entitlement.denial)
+    if resource == "manifest" and reference:
+        if ":" in reference:
+            if reference not in entitlement.manifests:
+                raise EntitlementDenied(
+                    f"manifest {reference} of {repository_name} is not covered by your licence"
+                )
+        elif not any(rule_matches(k, p, reference) for k, p in entitlement.rules):
+            raise EntitlementDenied(
+                f"tag '{reference}' of {repository_name} is not covered by your licence"
+            )
+    elif resource == "blob" and reference not in entitlement.blobs:
+        raise EntitlementDenied(
+            f"blob {reference} of {repository_name} is not covered by your licence"
+        )
+    return entitlement
+
+
+def licensed_repository_names(*, customer_id: int) -> set[str]:
+    """Repositories the customer has an active grant for (the customer's catalog)."""
+    today = timezone.localdate()
+    grants = LicenseGrant.objects.select_related("license", "repository").filter(
+        license__customer_id=customer_id
+    )
+    return {g.repository.name for g in grants if _is_active(g.license, today)}
+
+
+def license_coverage(*, license: License) -> dict[str, list[str]]:
+    """What this licence covers right now: repository -> covered current tags."""
+    today = timezone.localdate()
+    coverage: dict[str, list[str]] = {}
+    for grant in license.grants.select_related("repository"):
+        if not _is_active(license, today):
+            coverage.setdefault(grant.repository.name, [])
+            continue
+        graph = repository_graph(repository_id=grant.repository_id)
+        tags = coverage.setdefault(grant.repository.name, [])
+        tags.extend(t for t in graph.tags if rule_matches(grant.rule, grant.pattern, t))
+    return {name: sorted(set(tags)) for name, tags in sorted(coverage.items())}
+
+
+def _is_active(license: License, today: datetime.date) -> bool:
+    return (
+        license.status == License.Status.ACTIVE
+        and license.valid_from <= today
+        and (license.valid_until is None or today <= license.valid_until)
+    )
+
+
+def _overlaps(license: License, since, until) -> bool:
+    """Did a tag's [since, until) interval overlap the licence's validity?"""
+    start = datetime.datetime.combine(license.valid_from, datetime.time.min, datetime.UTC)
+    if until is not None and until < start:
+        return False
+    if license.valid_until is None:
+        return True
+    end = datetime.datetime.combine(license.valid_until, datetime.time.max, datetime.UTC)
+    return since <= end
+
+
+def _walk(roots: set[str], with_referrers: set[str], graph) -> set[str]:
+    seen: set[str] = set()
+    stack = [(digest, digest in with_referrers) for digest in roots]
+    while stack:
+        digest, referrers = stack.pop()
+        if digest in seen:
+            continue
+        seen.add(digest)
+        stack.extend((child, referrers) for child in graph.children.get(digest, ()))
+        if referrers:
+            stack.extend((ref, True) for ref in graph.referrers.get(digest, ()))
+    return seen
+
+
+def _denial(grants: list[LicenseGrant], repository_name: str, today: datetime.date) -> str:
+    for grant in grants:
+        license = grant.license
+        if license.status == License.Status.SUSPENDED:
+            return f"licence '{license.name}' is suspended"
+    for grant in grants:
+        license = grant.license
+        if license.valid_until is not None and license.valid_until < today:
+            return f"licence '{license.name}' expired on {license.valid_until.isoformat()}"
+        if license.valid_from > today:
+            return f"licence '{license.name}' is valid from {license.valid_from.isoformat()}"
+    return f"no licence of yours covers {repository_name}"
