@@ -13,6 +13,8 @@ cache is invalidated at once, not by a TTL; a warm decision costs no SQL query.
 """
 
 import datetime
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from django.core.cache import cache
@@ -20,7 +22,7 @@ from django.utils import timezone
 
 from licensing.models import License, LicenseGrant
 from licensing.rules import rule_matches
-from registry.changes import repository_generation_key
+from registry.changes import generations_get, repository_generation_key
 from registry.selectors import repository_graph
 
 CACHE_SECONDS = 3600
@@ -45,24 +47,54 @@ class Entitlement:
 
 
 def entitlement_get(*, customer_id: int, repository_name: str) -> Entitlement:
-    generations = cache.get_many(
-        [customer_generation_key(customer_id), repository_generation_key(repository_name)]
-    )
-    customer_generation = generations.get(customer_generation_key(customer_id), 0)
-    repository_generation = generations.get(repository_generation_key(repository_name), 0)
+    customer_key = customer_generation_key(customer_id)
+    repository_key = repository_generation_key(repository_name)
+    generations = generations_get([customer_key, repository_key])
+    customer_generation = generations[customer_key]
+    repository_generation = generations[repository_key]
     key = (
         f"licensing:closure:{customer_id}:{repository_name}"
         f":{customer_generation}:{repository_generation}"
     )
     today = timezone.localdate()
-    cached = cache.get(key)
+    cached = _local.get(key)
+    if cached is None:
+        cached = cache.get(key)  # another process may have built it (shared Redis cache)
     if cached is not None and (cached.valid_until is None or today <= cached.valid_until):
+        _local.put(key, cached)
         return cached
     entitlement = entitlement_build(
         customer_id=customer_id, repository_name=repository_name, today=today
     )
     cache.set(key, entitlement, CACHE_SECONDS)
+    _local.put(key, entitlement)
     return entitlement
+
+
+class _LocalCache:
+    """Entitlements already unpickled in this process. Keys carry both generations, so an
+    entry is never stale, only unused; a bounded LRU drops those."""
+
+    def __init__(self, capacity: int = 2048):
+        self._items: OrderedDict[str, Entitlement] = OrderedDict()
+        self._lock = threading.Lock()
+        self._capacity = capacity
+
+    def get(self, key: str) -> Entitlement | None:
+        with self._lock:
+            value = self._items.get(key)
+            if value is not None:
+                self._items.move_to_end(key)
+            return value
+
+    def put(self, key: str, value: Entitlement) -> None:
+        with self._lock:
+            self._items[key] = value
+            while len(self._items) > self._capacity:
+                self._items.popitem(last=False)
+
+
+_local = _LocalCache()
 
 
 def entitlement_build(

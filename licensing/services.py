@@ -3,13 +3,13 @@ invalidates its cached entitlements at once."""
 
 import datetime
 
-from django.core.cache import cache
 from django.db import transaction
 
 from customers.models import Customer, Vendor
 from licensing.models import License, LicenseGrant
 from licensing.rules import RuleInvalid, rule_parse
 from licensing.selectors import customer_generation_key
+from registry.changes import generation_bump
 from registry.models import Repository
 
 
@@ -18,15 +18,7 @@ class LicenseError(ValueError):
 
 
 def _customer_changed(customer_id: int) -> None:
-    def bump():
-        key = customer_generation_key(customer_id)
-        cache.add(key, 0, None)
-        try:
-            cache.incr(key)
-        except ValueError:
-            cache.set(key, 1, None)
-
-    transaction.on_commit(bump)
+    generation_bump(customer_generation_key(customer_id))
 
 
 def license_create(
