@@ -212,3 +212,37 @@ def test_warm_customer_reads_cost_at_most_two_queries(customer_client, pull_secr
         with CaptureQueriesContext(connection) as queries:
             assert bearer.get(path).status_code == 200
         assert len(queries) <= 2, [q["sql"] for q in queries]
+
+
+def test_index_children_come_with_an_entitled_index(client, customer_client, pushed):
+    def index_of(tag: str, label: bytes) -> tuple[bytes, list[str]]:
+        children = []
+        for arch in ("amd64", "arm64"):
+            raw, _ = image(client, {"digest": pushed["base"], "size": 17}, label + arch.encode())
+            assert put_manifest(client, REPO, sha256(raw), raw).status_code == 201
+            children.append((raw, arch))
+        index = {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.index.v1+json",
+            "manifests": [
+                {
+                    "mediaType": OCI_MANIFEST,
+                    "digest": sha256(raw),
+                    "size": len(raw),
+                    "platform": {"architecture": arch, "os": "linux"},
+                }
+                for raw, arch in children
+            ],
+        }
+        raw = json.dumps(index).encode()
+        media_type = "application/vnd.oci.image.index.v1+json"
+        assert put_manifest(client, REPO, tag, raw, media_type=media_type).status_code == 201
+        return raw, [sha256(child) for child, _ in children]
+
+    entitled, entitled_children = index_of("1.2", b"multi 1.2 ")
+    _, other_children = index_of("2.1", b"multi 2.1 ")
+    assert customer_client.get(f"/v2/{REPO}/manifests/1.2").content == entitled
+    for digest in entitled_children:
+        assert customer_client.get(f"/v2/{REPO}/manifests/{digest}").status_code == 200
+    for digest in other_children:
+        denied(customer_client.get(f"/v2/{REPO}/manifests/{digest}"), "not covered")
