@@ -52,4 +52,8 @@ def rule_matches(kind: str, pattern: str, tag: str) -> bool:
     if kind == "glob":
         return fnmatchcase(tag, pattern)
     version = _version(tag)
-    return version is not None and _specifier(pattern).contains(version)
+    specifier = _specifier(pattern)
+    # Pre-releases only when the range itself names one (packaging's default varies).
+    return version is not None and specifier.contains(
+        version, prereleases=bool(specifier.prereleases)
+    )

@@ -43,7 +43,7 @@ class Entitlement:
     tags: frozenset[str] = frozenset()  # current tags covered
     manifests: frozenset[str] = field(default_factory=frozenset)
     blobs: frozenset[str] = field(default_factory=frozenset)
-    valid_until: datetime.date | None = None  # re-check after this day
+    recheck_on: datetime.date | None = None  # a licence starts or ends on this day
 
 
 def entitlement_get(*, customer_id: int, repository_name: str) -> Entitlement:
@@ -60,7 +60,7 @@ def entitlement_get(*, customer_id: int, repository_name: str) -> Entitlement:
     cached = _local.get(key)
     if cached is None:
         cached = cache.get(key)  # another process may have built it (shared Redis cache)
-    if cached is not None and (cached.valid_until is None or today <= cached.valid_until):
+    if cached is not None and (cached.recheck_on is None or today < cached.recheck_on):
         _local.put(key, cached)
         return cached
     entitlement = entitlement_build(
@@ -106,8 +106,9 @@ def entitlement_build(
         )
     )
     active = [g for g in grants if _is_active(g.license, today)]
+    recheck_on = _next_boundary([g.license for g in grants], today)
     if not active:
-        return Entitlement(denial=_denial(grants, repository_name, today))
+        return Entitlement(denial=_denial(grants, repository_name, today), recheck_on=recheck_on)
     graph = repository_graph(repository_id=active[0].repository_id)
 
     roots: set[str] = set()
@@ -124,14 +125,24 @@ def entitlement_build(
     blobs = frozenset(b for digest in manifests for b in graph.blobs.get(digest, ()))
     rules = tuple(sorted({(g.rule, g.pattern) for g in active}))
     covered = frozenset(tag for tag in graph.tags if any(rule_matches(k, p, tag) for k, p in rules))
-    ends = [g.license.valid_until for g in active]
     return Entitlement(
         rules=rules,
         tags=covered,
         manifests=frozenset(manifests),
         blobs=blobs,
-        valid_until=None if None in ends else max(ends),
+        recheck_on=recheck_on,
     )
+
+
+def _next_boundary(licenses: list[License], today: datetime.date) -> datetime.date | None:
+    """The first day after today on which one of these licences starts or stops."""
+    days = [lic.valid_from for lic in licenses if lic.valid_from > today]
+    days += [
+        lic.valid_until + datetime.timedelta(days=1)
+        for lic in licenses
+        if lic.valid_until is not None and lic.valid_until >= today
+    ]
+    return min(days, default=None)
 
 
 def pull_check(

@@ -93,6 +93,8 @@ def _licence_check(principal: Principal, repository_name: str, resource: str, re
             reference=reference,
         )
     except EntitlementDenied as exc:
+        if _repository_is_public(repository_name):
+            return  # what anyone may pull, a customer may pull too
         raise Denied(
             str(exc), detail=[{"Type": "repository", "Name": repository_name, "Action": PULL}]
         ) from None

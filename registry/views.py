@@ -154,7 +154,8 @@ class TagListView(RegistryView):
     def get(self, request, name):
         n, last = pagination_parse(request)
         repository = selectors.repository_get(repository_name=name)
-        if request.principal.kind == "pull":  # customers list only the tags they may pull
+        if request.principal.kind == "pull" and not repository.is_public:
+            # customers list only the tags they may pull
             tags, more = selectors.page_of(
                 sorted(entitled_tags(request.principal, name)), n=n, last=last
             )
@@ -331,7 +332,7 @@ class ReferrersView(RegistryView):
             descriptors = selectors.referrer_list(
                 repository=repository, subject=subject, artifact_type=artifact_type
             )
-            if request.principal.kind == "pull":
+            if request.principal.kind == "pull" and not repository.is_public:
                 allowed = entitled_manifests(request.principal, name)
                 descriptors = [d for d in descriptors if d["digest"] in allowed]
         body = {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": descriptors}

@@ -1,0 +1,162 @@
+"""Licence management commands: createlicense, grant, suspendlicense, licensecoverage."""
+
+import datetime
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.test import Client
+
+from customers.services import customer_create, token_mint, vendor_create
+from licensing.models import License, LicenseGrant
+from tests.conftest import basic
+from tests.licensing.scenario import REPO, denied, push_scenario
+
+pytestmark = pytest.mark.django_db
+
+
+def run(*args: str) -> str:
+    out = StringIO()
+    call_command(*args, stdout=out)
+    return out.getvalue()
+
+
+def fails(*args: str) -> str:
+    with pytest.raises(CommandError) as raised:
+        run(*args)
+    return str(raised.value)
+
+
+@pytest.fixture
+def pushed(client):
+    return push_scenario(client)
+
+
+@pytest.fixture
+def licence_id(customer, pushed) -> str:
+    return run("createlicense", "acme", "globex", "Enterprise").strip()
+
+
+def test_createlicense_prints_the_id(customer):
+    output = run("createlicense", "acme", "globex", "Enterprise 2030", "--until", "2030-12-31")
+    assert output.endswith("\n")
+    licence = License.objects.get(pk=int(output))
+    assert licence.name == "Enterprise 2030"
+    assert licence.customer == customer
+    assert licence.vendor == customer.vendor
+    assert licence.valid_from == datetime.date.today()
+    assert licence.valid_until == datetime.date(2030, 12, 31)
+    assert licence.status == License.Status.ACTIVE
+
+
+def test_createlicense_perpetual_and_from(customer):
+    perpetual = License.objects.get(pk=int(run("createlicense", "acme", "globex", "Forever")))
+    assert perpetual.valid_until is None
+    later = run("createlicense", "acme", "globex", "Later", "--from", "2031-01-01")
+    assert License.objects.get(pk=int(later)).valid_from == datetime.date(2031, 1, 1)
+
+
+def test_createlicense_errors(customer):
+    initech, _ = vendor_create(slug="initech", name="Initech")
+    customer_create(vendor=initech, slug="hooli", name="Hooli")
+    assert fails("createlicense", "nobody", "globex", "X") == "no vendor 'nobody'"
+    assert fails("createlicense", "acme", "nobody", "X") == "no customer 'nobody' of acme"
+    assert fails("createlicense", "acme", "hooli", "X") == "no customer 'hooli' of acme"
+    assert fails("createlicense", "acme", "globex", "X", "--until", "31/12/2030") == (
+        "invalid date '31/12/2030': use YYYY-MM-DD"
+    )
+    assert fails("createlicense", "acme", "globex", "   ") == "a licence needs a name"
+    assert fails(
+        "createlicense", "acme", "globex", "X", "--from", "2030-01-02", "--until", "2030-01-01"
+    ) == ("a licence cannot end before it starts")
+    assert not License.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "rule, kind, pattern",
+    [
+        ("exact:1.0", "exact", "1.0"),
+        ("glob:1.*", "glob", "1.*"),
+        ("semver:>=1.0,<2", "semver", ">=1.0,<2"),
+    ],
+)
+def test_grant_rule_kinds(licence_id, rule, kind, pattern):
+    assert run("grant", licence_id, REPO, rule) == f"granted {rule} on {REPO}\n"
+    grant = LicenseGrant.objects.get(license_id=licence_id)
+    assert (grant.repository.name, grant.rule, grant.pattern) == (REPO, kind, pattern)
+    assert grant.include_referrers is True
+
+
+def test_grant_no_referrers(licence_id):
+    run("grant", licence_id, REPO, "glob:*", "--no-referrers")
+    assert LicenseGrant.objects.get(license_id=licence_id).include_referrers is False
+
+
+def test_grant_errors(licence_id):
+    initech, _ = vendor_create(slug="initech", name="Initech")
+    ci = Client(HTTP_AUTHORIZATION=basic(token_mint(vendor=initech, kind="push", name="c").secret))
+    push_scenario(ci, repo="initech/app")
+    rule_help = "a tag rule is exact:TAG, glob:PATTERN or semver:RANGE"
+    assert fails("grant", licence_id, REPO, "regex:1.*") == rule_help
+    assert fails("grant", licence_id, REPO, "1.*") == rule_help
+    assert fails("grant", licence_id, REPO, "glob:") == rule_help
+    assert fails("grant", licence_id, REPO, "semver:>>1") == (
+        "invalid version range '>>1' (e.g. >=1.0,<2)"
+    )
+    assert fails("grant", licence_id, "acme/none", "glob:*") == (
+        "the vendor has no repository 'acme/none'"
+    )
+    assert fails("grant", licence_id, "initech/app", "glob:*") == (
+        "the vendor has no repository 'initech/app'"
+    )
+    assert fails("grant", "999999", REPO, "glob:*") == "no licence 999999"
+    assert not LicenseGrant.objects.exists()
+
+
+def test_licensecoverage_lists_repositories_and_covered_tags(client, licence_id):
+    push_scenario(client, repo="acme/tools")
+    run("grant", licence_id, REPO, "glob:1.*")
+    run("grant", licence_id, REPO, "exact:2.0")
+    run("grant", licence_id, "acme/tools", "semver:>=2,<3")
+    assert run("licensecoverage", licence_id).splitlines() == [
+        "Enterprise (active, until perpetual)",
+        "acme/app: 1.0 1.1 2.0",
+        "acme/tools: 2.0",
+    ]
+
+
+def test_licensecoverage_of_a_rule_covering_nothing(licence_id):
+    run("grant", licence_id, REPO, "semver:>=5")
+    assert run("licensecoverage", licence_id).splitlines()[1:] == ["acme/app: (nothing)"]
+    assert fails("licensecoverage", "999999") == "no licence 999999"
+
+
+def test_suspendlicense_stops_pulls(licence_id, pull_secret, pushed):
+    run("grant", licence_id, REPO, "glob:*")
+    assert run("suspendlicense", licence_id) == f"suspended licence {licence_id} (Enterprise)\n"
+    assert License.objects.get(pk=licence_id).status == License.Status.SUSPENDED
+    globex = Client(HTTP_AUTHORIZATION=basic(pull_secret))
+    denied(globex.get(f"/v2/{REPO}/manifests/1.0"), "licence 'Enterprise' is suspended")
+    assert run("licensecoverage", licence_id).splitlines() == [
+        "Enterprise (suspended, until perpetual)",
+        "acme/app: (nothing)",
+    ]
+    assert fails("suspendlicense", "999999") == "no licence 999999"
+
+
+def test_expired_licence_coverage(customer, pushed):
+    licence_id = run(
+        "createlicense",
+        "acme",
+        "globex",
+        "Enterprise 2026",
+        "--from",
+        "2026-01-01",
+        "--until",
+        "2026-06-30",
+    ).strip()
+    run("grant", licence_id, REPO, "glob:*")
+    assert run("licensecoverage", licence_id).splitlines() == [
+        "Enterprise 2026 (active, until 2026-06-30)",
+        "acme/app: (nothing)",
+    ]
