@@ -19,6 +19,7 @@ class RuleInvalid(ValueError):
 def rule_parse(text: str) -> tuple[str, str]:
     """`kind:pattern` → (kind, pattern); raises RuleInvalid with a readable message."""
     kind, sep, pattern = text.partition(":")
+    pattern = pattern.strip()  # "exact:1.0 " from a shell would otherwise match nothing
     if not sep or kind not in ("exact", "glob", "semver") or not pattern:
         raise RuleInvalid("a tag rule is exact:TAG, glob:PATTERN or semver:RANGE")
     rule_validate(kind, pattern)
