@@ -49,9 +49,13 @@ class Customer(models.Model):
     slug = models.CharField(max_length=64, validators=[slug_validator])
     name = models.CharField(max_length=200)
     contact_email = models.EmailField(blank=True)
+    notes = models.TextField(blank=True)
+    # A suspended customer pulls nothing and its users cannot use the portal.
+    suspended_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        ordering = ["name"]
         constraints = [
             models.UniqueConstraint(fields=["vendor", "slug"], name="customer_slug_unique")
         ]
@@ -131,6 +135,23 @@ class AuditEvent(models.Model):
         MANIFEST_DELETED = "manifest.deleted"
         TAG_DELETED = "tag.deleted"
         BLOB_DELETED = "blob.deleted"
+        CUSTOMER_CREATED = "customer.created"
+        CUSTOMER_UPDATED = "customer.updated"
+        CUSTOMER_SUSPENDED = "customer.suspended"
+        CUSTOMER_RESUMED = "customer.resumed"
+        LICENSE_CREATED = "license.created"
+        LICENSE_UPDATED = "license.updated"
+        GRANT_ADDED = "grant.added"
+        GRANT_REMOVED = "grant.removed"
+        INVITATION_SENT = "invitation.sent"
+        INVITATION_ACCEPTED = "invitation.accepted"
+        INVITATION_REVOKED = "invitation.revoked"
+        MEMBER_REMOVED = "member.removed"
+        MEMBER_ROLE_CHANGED = "member.role_changed"
+        BRANDING_UPDATED = "branding.updated"
+        DOMAIN_ADDED = "domain.added"
+        DOMAIN_REMOVED = "domain.removed"
+        LOGIN = "user.login"
 
     vendor = models.ForeignKey(
         Vendor, null=True, blank=True, on_delete=models.CASCADE, related_name="audit_events"

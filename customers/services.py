@@ -29,12 +29,31 @@ def vendor_create(*, slug: str, name: str = "") -> tuple[Vendor, bool]:
     return Vendor.objects.get_or_create(slug=slug, defaults={"name": vendor.name})
 
 
-def customer_create(*, vendor: Vendor, slug: str, name: str = "") -> tuple[Customer, bool]:
-    customer = Customer(vendor=vendor, slug=slug, name=name or slug)
+def customer_create(
+    *,
+    vendor: Vendor,
+    slug: str,
+    name: str = "",
+    contact_email: str = "",
+    notes: str = "",
+    created_by=None,
+) -> tuple[Customer, bool]:
+    customer = Customer(vendor=vendor, slug=slug, name=name or slug, contact_email=contact_email)
     customer.full_clean(exclude=["vendor"], validate_unique=False)
-    return Customer.objects.get_or_create(
-        vendor=vendor, slug=slug, defaults={"name": customer.name}
-    )
+    with transaction.atomic():
+        customer, created = Customer.objects.get_or_create(
+            vendor=vendor,
+            slug=slug,
+            defaults={"name": customer.name, "contact_email": contact_email, "notes": notes},
+        )
+        if created:
+            audit_record(
+                vendor=vendor,
+                action=AuditEvent.Action.CUSTOMER_CREATED,
+                actor=_user_actor(created_by),
+                target=f"customer:{slug}",
+            )
+    return customer, created
 
 
 def token_mint(
@@ -156,3 +175,45 @@ def _user_actor(user) -> str:
 
 def _slug(customer: Customer | None) -> str:
     return customer.slug if customer else ""
+
+
+def customer_update(
+    *, customer: Customer, name: str, contact_email: str = "", notes: str = "", updated_by=None
+) -> Customer:
+    if not name.strip():
+        raise ValueError("a customer needs a name")
+    with transaction.atomic():
+        Customer.objects.filter(pk=customer.pk).update(
+            name=name.strip(), contact_email=contact_email, notes=notes
+        )
+        customer.name, customer.contact_email, customer.notes = name.strip(), contact_email, notes
+        audit_record(
+            vendor=customer.vendor,
+            action=AuditEvent.Action.CUSTOMER_UPDATED,
+            actor=_user_actor(updated_by),
+            target=f"customer:{customer.slug}",
+        )
+    return customer
+
+
+def customer_set_suspended(*, customer: Customer, suspended: bool, changed_by=None) -> Customer:
+    """Suspend (nothing pulls, nobody signs in) or resume a customer. Bumps the customer's
+    licence generation so cached entitlements change at once."""
+    from licensing.selectors import customer_generation_key
+    from registry.changes import generation_bump
+
+    with transaction.atomic():
+        customer.suspended_at = timezone.now() if suspended else None
+        Customer.objects.filter(pk=customer.pk).update(suspended_at=customer.suspended_at)
+        audit_record(
+            vendor=customer.vendor,
+            action=(
+                AuditEvent.Action.CUSTOMER_SUSPENDED
+                if suspended
+                else AuditEvent.Action.CUSTOMER_RESUMED
+            ),
+            actor=_user_actor(changed_by),
+            target=f"customer:{customer.slug}",
+        )
+        generation_bump(customer_generation_key(customer.pk))
+    return customer

@@ -36,6 +36,9 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "allauth",
+    "allauth.account",
+    "allauth.mfa",
     "registry",
     "customers",
     "licensing",
@@ -50,6 +53,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # After authentication: resolves the vendor (host or /p/<slug>/) and binds the session
+    # to the portal it was opened on.
+    "portal.middleware.PortalTenantMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -67,6 +74,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "portal.context_processors.portal",
             ],
         },
     },
@@ -114,7 +122,8 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 
-STATIC_URL = "static/"
+# Absolute: a relative STATIC_URL would pick up the /p/<vendor>/ script prefix.
+STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 
@@ -166,6 +175,48 @@ REGISTRY_MANIFEST_MAX_BYTES = env.int("REGISTRY_MANIFEST_MAX_BYTES", default=4 *
 REGISTRY_UPLOAD_CHUNK_BYTES = env.int("REGISTRY_UPLOAD_CHUNK_BYTES", default=1024 * 1024)
 REGISTRY_PAGE_MAX = env.int("REGISTRY_PAGE_MAX", default=1000)
 
+# Portal accounts (django-allauth): email + password, invitation-only sign-up, verified
+# email, optional TOTP, rate-limited logins. See docs/portal.md.
+AUTHENTICATION_BACKENDS = [
+    "portal.backends.PortalAuthenticationBackend",  # portal logins, scoped to the vendor
+    "django.contrib.auth.backends.ModelBackend",  # operators in /admin/ (username)
+]
+ACCOUNT_ADAPTER = "portal.adapters.PortalAccountAdapter"
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
+ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
+ACCOUNT_SESSION_REMEMBER = None
+ACCOUNT_EMAIL_SUBJECT_PREFIX = ""  # the adapter prefixes the vendor's name
+ACCOUNT_RATE_LIMITS = {
+    # Lock-out: 5 failed logins for one account in 15 minutes blocks that account's
+    # logins (from anywhere) until the window passes; 30/min per address caps sprays.
+    "login_failed": env.str("ACCOUNT_LOGIN_FAILED_LIMIT", default="30/m/ip,5/15m/key"),
+    "login": "60/m/ip",
+    "reset_password": "20/m/ip,5/m/key",
+    "signup": "20/m/ip",
+}
+ACCOUNT_FORMS = {"reset_password": "portal.forms.PortalResetPasswordForm"}
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = env.str("MFA_TOTP_ISSUER", default="")  # empty: the vendor's name
+LOGIN_URL = "account_login"
+LOGIN_REDIRECT_URL = "portal:home"
+ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
+PORTAL_INVITATION_DAYS = env.int("PORTAL_INVITATION_DAYS", default=7)
+PORTAL_EXPIRY_WARNING_DAYS = env.int("PORTAL_EXPIRY_WARNING_DAYS", default=30)
+
+# Email: console by default; EMAIL_URL (e.g. smtp+tls://user:pass@smtp.example:587) for SMTP.
+globals().update(env.email_url("EMAIL_URL", default="consolemail://"))
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="distr <noreply@localhost>")
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
 if not DEBUG and env.bool("DISTR_PRODUCTION", default=False):
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from django.core.cache import cache
 from django.utils import timezone
 
+from customers.models import Customer
 from licensing.models import License, LicenseGrant
 from licensing.rules import rule_matches
 from registry.changes import generations_get, repository_generation_key
@@ -100,6 +101,8 @@ _local = _LocalCache()
 def entitlement_build(
     *, customer_id: int, repository_name: str, today: datetime.date
 ) -> Entitlement:
+    if Customer.objects.filter(pk=customer_id, suspended_at__isnull=False).exists():
+        return Entitlement(denial="your account is suspended; contact your vendor")
     grants = list(
         LicenseGrant.objects.select_related("license").filter(
             license__customer_id=customer_id, repository__name=repository_name
@@ -174,7 +177,7 @@ def licensed_repository_names(*, customer_id: int) -> set[str]:
     """Repositories the customer has an active grant for (the customer's catalog)."""
     today = timezone.localdate()
     grants = LicenseGrant.objects.select_related("license", "repository").filter(
-        license__customer_id=customer_id
+        license__customer_id=customer_id, license__customer__suspended_at__isnull=True
     )
     return {g.repository.name for g in grants if _is_active(g.license, today)}
 

@@ -50,6 +50,32 @@ def license_create(
     return license
 
 
+def license_update(
+    *,
+    license: License,
+    name: str,
+    valid_from: datetime.date,
+    valid_until: datetime.date | None,
+    notes: str = "",
+) -> License:
+    if not name.strip():
+        raise LicenseError("a licence needs a name")
+    if valid_until is not None and valid_until < valid_from:
+        raise LicenseError("a licence cannot end before it starts")
+    with transaction.atomic():
+        License.objects.filter(pk=license.pk).update(
+            name=name.strip(), valid_from=valid_from, valid_until=valid_until, notes=notes
+        )
+        license.name, license.valid_from, license.valid_until, license.notes = (
+            name.strip(),
+            valid_from,
+            valid_until,
+            notes,
+        )
+        _customer_changed(license.customer_id)
+    return license
+
+
 def grant_add(
     *, license: License, repository_name: str, tag_rule: str, include_referrers: bool = True
 ) -> LicenseGrant:

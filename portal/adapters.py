@@ -1,0 +1,66 @@
+"""allauth, white-labelled: sign-up only through an invitation, emails in the vendor's
+name, logins only on a portal the user belongs to."""
+
+from allauth.account.adapter import DefaultAccountAdapter
+from django import forms
+from django.contrib import messages
+from django.shortcuts import render
+
+from portal.branding import brand_for
+from portal.invitations import invitation_pending_for
+from portal.tenancy import user_may_enter
+
+
+class PortalAccountAdapter(DefaultAccountAdapter):
+    def is_open_for_signup(self, request) -> bool:
+        return invitation_pending_for(request) is not None
+
+    def is_email_verified(self, request, email: str) -> bool:
+        # Following the invitation link proved the address.
+        invitation = invitation_pending_for(request)
+        return invitation is not None and invitation.email.lower() == email.lower()
+
+    def clean_email(self, email: str) -> str:
+        email = super().clean_email(email)
+        invitation = invitation_pending_for(self.request) if self.request else None
+        if invitation is not None and invitation.email.lower() != email.lower():
+            raise forms.ValidationError(f"This invitation is for {invitation.email}.")
+        return email
+
+    def pre_login(self, request, user, **kwargs):
+        vendor = getattr(request, "vendor", None)
+        if vendor is None or not (user_may_enter(user=user, vendor=vendor) or _accepting(request)):
+            messages.error(request, "This account cannot sign in on this portal.")
+            return render(request, "account/account_inactive.html", status=403)
+        return super().pre_login(request, user, **kwargs)
+
+    def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
+        vendor = getattr(self.request, "vendor", None)
+        if vendor is not None:
+            context = {**context, "brand": brand_for(vendor)}
+        super().send_mail(template_prefix, email, context)
+
+    def format_email_subject(self, subject: str) -> str:
+        vendor = getattr(self.request, "vendor", None)
+        name = brand_for(vendor).display_name if vendor is not None else "distr"
+        return f"[{name}] {subject}"
+
+    def get_from_email(self) -> str:
+        vendor = getattr(self.request, "vendor", None)
+        return vendor_from_email(vendor)
+
+
+def _accepting(request) -> bool:
+    return invitation_pending_for(request) is not None
+
+
+def vendor_from_email(vendor) -> str:
+    """DEFAULT_FROM_EMAIL's address under the vendor's display name."""
+    from email.utils import formataddr, parseaddr
+
+    from django.conf import settings
+
+    _, address = parseaddr(settings.DEFAULT_FROM_EMAIL)
+    if vendor is None:
+        return settings.DEFAULT_FROM_EMAIL
+    return formataddr((brand_for(vendor).display_name, address))

@@ -1,0 +1,140 @@
+"""Portal forms. Validation messages are written for the person reading them."""
+
+import datetime
+
+from allauth.account.forms import ResetPasswordForm
+from django import forms
+from django.utils import timezone
+
+from customers.models import CustomerMember, VendorMember
+from portal.tenancy import user_may_enter
+
+
+class PortalResetPasswordForm(ResetPasswordForm):
+    """Password reset on a portal only reaches accounts of that portal's vendor, so one
+    vendor's portal cannot be used to send mail to another vendor's users."""
+
+    def clean_email(self):
+        from allauth.core import context
+
+        email = super().clean_email()
+        vendor = getattr(context.request, "vendor", None)
+        self.users = [
+            u
+            for u in getattr(self, "users", [])
+            if vendor and user_may_enter(user=u, vendor=vendor)
+        ]
+        return email
+
+
+class TokenMintForm(forms.Form):
+    name = forms.CharField(max_length=100, help_text="Where it will be used, e.g. “prod cluster”.")
+    expires_in_days = forms.TypedChoiceField(
+        label="Expires",
+        coerce=int,
+        choices=[(30, "in 30 days"), (90, "in 90 days"), (365, "in 1 year"), (0, "never")],
+        initial=90,
+    )
+
+    def expires_at(self) -> datetime.datetime | None:
+        days = self.cleaned_data["expires_in_days"]
+        return timezone.now() + datetime.timedelta(days=days) if days else None
+
+
+class PushTokenForm(TokenMintForm):
+    repository_patterns = forms.CharField(
+        label="Repositories",
+        required=False,
+        help_text="Comma-separated, relative to your namespace (e.g. app, charts/*). "
+        "Empty: all repositories.",
+    )
+    allow_delete = forms.BooleanField(label="May delete manifests and tags", required=False)
+
+    def patterns(self) -> list[str]:
+        raw = self.cleaned_data["repository_patterns"]
+        return [p.strip() for p in raw.split(",") if p.strip()]
+
+
+class InviteCustomerUserForm(forms.Form):
+    email = forms.EmailField()
+    role = forms.ChoiceField(choices=CustomerMember.Role.choices, initial="member")
+
+
+class InviteStaffForm(forms.Form):
+    email = forms.EmailField()
+    role = forms.ChoiceField(choices=VendorMember.Role.choices, initial="viewer")
+
+
+class CustomerForm(forms.Form):
+    name = forms.CharField(max_length=200)
+    slug = forms.SlugField(
+        max_length=64,
+        help_text="Lower-case letters, digits and dashes; cannot be changed later.",
+    )
+    contact_email = forms.EmailField(required=False)
+    notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
+
+
+class CustomerEditForm(forms.Form):
+    name = forms.CharField(max_length=200)
+    contact_email = forms.EmailField(required=False)
+    notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
+
+
+class LicenseForm(forms.Form):
+    name = forms.CharField(max_length=200)
+    valid_from = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    valid_until = forms.DateField(
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="Empty: never expires.",
+    )
+    notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("valid_from"), data.get("valid_until")
+        if start and end and end < start:
+            self.add_error("valid_until", "A license cannot end before it starts.")
+        return data
+
+
+class GrantForm(forms.Form):
+    repository = forms.ChoiceField()
+    rule = forms.ChoiceField(
+        choices=[("glob", "glob"), ("semver", "semver range"), ("exact", "exact tag")],
+        initial="glob",
+    )
+    pattern = forms.CharField(
+        max_length=200, help_text="e.g. 1.* (glob), >=1.0,<2 (semver) or 1.2.0 (exact)"
+    )
+    include_referrers = forms.BooleanField(
+        required=False, initial=True, label="Include signatures and SBOMs"
+    )
+
+    def __init__(self, *args, repositories: list[str], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["repository"].choices = [(r, r) for r in repositories]
+
+
+class BrandingForm(forms.Form):
+    display_name = forms.CharField(max_length=100)
+    primary_color = forms.RegexField(
+        regex=r"^#[0-9a-fA-F]{6}$", widget=forms.TextInput(attrs={"type": "color"})
+    )
+    accent_color = forms.RegexField(
+        regex=r"^#[0-9a-fA-F]{6}$", widget=forms.TextInput(attrs={"type": "color"})
+    )
+    support_url = forms.URLField(required=False, assume_scheme="https")
+    support_email = forms.EmailField(required=False)
+    footer_text = forms.CharField(max_length=300, required=False)
+    logo = forms.FileField(required=False, help_text="PNG, JPEG, WebP or SVG, at most 256 KB.")
+    favicon = forms.FileField(required=False, help_text="PNG or ICO, at most 64 KB.")
+
+
+class DomainForm(forms.Form):
+    host = forms.CharField(max_length=253, help_text="e.g. portal.example.com")
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(choices=VendorMember.Role.choices)

@@ -1,0 +1,201 @@
+"""Portal reads. Every function takes the vendor (or an object already scoped to it)
+first, so no page can reach another vendor's rows."""
+
+import datetime
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from customers.models import AccessToken, AuditEvent, Customer, CustomerMember, Vendor, VendorMember
+from licensing.models import License, LicenseGrant
+from licensing.selectors import entitlement_get, licensed_repository_names
+from portal.models import Invitation
+from registry.inventory import TagSummary, tag_summaries
+from registry.models import Repository
+
+
+@dataclass(frozen=True)
+class LicenseView:
+    license: License
+    grants: list[LicenseGrant]
+    state: str  # "active", "suspended", "expired", "not yet valid"
+    days_left: int | None  # until valid_until, when it ends
+
+    @property
+    def expiring_soon(self) -> bool:
+        return (
+            self.state == "active"
+            and self.days_left is not None
+            and self.days_left <= settings.PORTAL_EXPIRY_WARNING_DAYS
+        )
+
+
+def license_state(license: License, today: datetime.date) -> str:
+    if license.status == License.Status.SUSPENDED:
+        return "suspended"
+    if license.valid_until is not None and license.valid_until < today:
+        return "expired"
+    if license.valid_from > today:
+        return "not yet valid"
+    return "active"
+
+
+def license_views(*, vendor: Vendor, customer: Customer) -> list[LicenseView]:
+    today = timezone.localdate()
+    licenses = (
+        License.objects.filter(vendor=vendor, customer=customer)
+        .prefetch_related("grants__repository")
+        .order_by("-valid_from", "name")
+    )
+    return [
+        LicenseView(
+            license=lic,
+            grants=list(lic.grants.all()),
+            state=license_state(lic, today),
+            days_left=(lic.valid_until - today).days if lic.valid_until else None,
+        )
+        for lic in licenses
+    ]
+
+
+@dataclass(frozen=True)
+class RepositoryArtifacts:
+    name: str  # full registry name, e.g. acme/app
+    tags: list[TagSummary]
+
+
+def customer_artifacts(*, vendor: Vendor, customer: Customer) -> list[RepositoryArtifacts]:
+    """What the customer may pull now: the same entitlement the registry enforces."""
+    result = []
+    for name in sorted(licensed_repository_names(customer_id=customer.id)):
+        repository = Repository.objects.filter(vendor=vendor, name=name).first()
+        if repository is None:
+            continue
+        entitlement = entitlement_get(customer_id=customer.id, repository_name=name)
+        if entitlement.denial:
+            continue
+        result.append(
+            RepositoryArtifacts(
+                name=name, tags=tag_summaries(repository=repository, tag_names=entitlement.tags)
+            )
+        )
+    return result
+
+
+def customer_tokens(*, vendor: Vendor, customer: Customer):
+    return AccessToken.objects.filter(vendor=vendor, customer=customer, kind="pull").order_by(
+        "revoked_at", "-created_at"
+    )
+
+
+def push_tokens(*, vendor: Vendor):
+    return AccessToken.objects.filter(vendor=vendor, kind="push").order_by(
+        "revoked_at", "-created_at"
+    )
+
+
+def token_get(*, vendor: Vendor, token_id: int, customer: Customer | None = None):
+    tokens = AccessToken.objects.filter(vendor=vendor, pk=token_id)
+    tokens = tokens.filter(customer=customer) if customer else tokens.filter(kind="push")
+    return tokens.first()
+
+
+def customer_members(*, vendor: Vendor, customer: Customer):
+    return (
+        CustomerMember.objects.filter(customer=customer, customer__vendor=vendor)
+        .select_related("user")
+        .order_by("user__email")
+    )
+
+
+def open_invitations(*, vendor: Vendor, customer: Customer | None):
+    invitations = Invitation.objects.filter(
+        vendor=vendor,
+        accepted_at__isnull=True,
+        revoked_at__isnull=True,
+        expires_at__gt=timezone.now(),
+    )
+    if customer is None:
+        return invitations.filter(customer__isnull=True)
+    return invitations.filter(customer=customer)
+
+
+def invitation_get(*, vendor: Vendor, invitation_id: int, customer: Customer | None):
+    invitations = Invitation.objects.filter(vendor=vendor, pk=invitation_id)
+    if customer is None:
+        return invitations.filter(customer__isnull=True).first()
+    return invitations.filter(customer=customer).first()
+
+
+def customer_list(*, vendor: Vendor, query: str = ""):
+    customers = Customer.objects.filter(vendor=vendor).annotate(
+        license_count=Count("licenses", distinct=True),
+        user_count=Count("members", distinct=True),
+    )
+    if query:
+        customers = customers.filter(Q(name__icontains=query) | Q(slug__icontains=query))
+    return customers.order_by("name")
+
+
+def customer_get(*, vendor: Vendor, slug: str) -> Customer | None:
+    return Customer.objects.filter(vendor=vendor, slug=slug).first()
+
+
+def license_get(*, vendor: Vendor, license_id: int) -> License | None:
+    return License.objects.select_related("customer").filter(vendor=vendor, pk=license_id).first()
+
+
+def grant_get(*, vendor: Vendor, grant_id: int) -> LicenseGrant | None:
+    return (
+        LicenseGrant.objects.select_related("license", "repository")
+        .filter(license__vendor=vendor, pk=grant_id)
+        .first()
+    )
+
+
+def repository_list(*, vendor: Vendor):
+    return (
+        Repository.objects.filter(vendor=vendor).annotate(tag_count=Count("tags")).order_by("name")
+    )
+
+
+def repository_get(*, vendor: Vendor, name: str) -> Repository | None:
+    return Repository.objects.filter(vendor=vendor, name=name).first()
+
+
+def staff_members(*, vendor: Vendor):
+    return VendorMember.objects.filter(vendor=vendor).select_related("user").order_by("user__email")
+
+
+def staff_member_get(*, vendor: Vendor, member_id: int) -> VendorMember | None:
+    return VendorMember.objects.select_related("vendor").filter(vendor=vendor, pk=member_id).first()
+
+
+def customer_member_get(*, vendor: Vendor, customer: Customer, member_id: int):
+    return (
+        CustomerMember.objects.select_related("customer__vendor", "user")
+        .filter(customer=customer, customer__vendor=vendor, pk=member_id)
+        .first()
+    )
+
+
+AUDIT_PAGE = 50
+
+
+def audit_events(
+    *, vendor: Vendor, action: str = "", actor: str = "", since=None, until=None, before_id=None
+):
+    events = AuditEvent.objects.filter(vendor=vendor)
+    if action:
+        events = events.filter(action=action)
+    if actor:
+        events = events.filter(actor__icontains=actor)
+    if since:
+        events = events.filter(created_at__date__gte=since)
+    if until:
+        events = events.filter(created_at__date__lte=until)
+    if before_id:
+        events = events.filter(pk__lt=before_id)
+    return events.order_by("-pk")[: AUDIT_PAGE + 1]

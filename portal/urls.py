@@ -1,0 +1,122 @@
+"""Portal routes. They are mounted at the root: on a vendor's own host as they are, on
+the embedded default under /p/<vendor-slug>/ (PortalTenantMiddleware strips and restores
+the prefix, so reverse() gives the right URL either way)."""
+
+from django.urls import path
+
+from portal.views import console_admin, console_customers, customer, public
+
+app_name = "portal"
+
+urlpatterns = [
+    path("", public.home, name="home"),
+    path("invite/<str:key>/", public.invitation, name="invitation"),
+    path("brand/logo", public.brand_logo, name="brand-logo"),
+    path("brand/favicon", public.brand_favicon, name="brand-favicon"),
+    # Customer pages
+    path("overview/", customer.overview, name="overview"),
+    path("artifacts/", customer.artifacts, name="artifacts"),
+    path("tokens/", customer.tokens, name="tokens"),
+    path("tokens/<int:token_id>/revoke", customer.token_revoke_view, name="token-revoke"),
+    path("team/", customer.team, name="team"),
+    path("team/<int:member_id>/remove", customer.team_remove, name="team-remove"),
+    path(
+        "team/invitations/<int:invitation_id>/revoke",
+        customer.team_invitation_revoke,
+        name="team-invitation-revoke",
+    ),
+    # Vendor console
+    path("console/", console_admin.console_home, name="console-home"),
+    path("console/customers/", console_customers.customer_list, name="console-customers"),
+    path(
+        "console/customers/<str:slug>/", console_customers.customer_detail, name="console-customer"
+    ),
+    path(
+        "console/customers/<str:slug>/suspend",
+        console_customers.customer_suspend,
+        name="console-customer-suspend",
+    ),
+    path(
+        "console/customers/<str:slug>/invite",
+        console_customers.customer_invite,
+        name="console-customer-invite",
+    ),
+    path(
+        "console/customers/<str:slug>/invitations/<int:invitation_id>/revoke",
+        console_customers.customer_invitation_revoke,
+        name="console-customer-invitation-revoke",
+    ),
+    path(
+        "console/customers/<str:slug>/members/<int:member_id>/remove",
+        console_customers.customer_member_remove_view,
+        name="console-customer-member-remove",
+    ),
+    path(
+        "console/customers/<str:slug>/licenses/new",
+        console_customers.license_create_view,
+        name="console-license-create",
+    ),
+    path(
+        "console/licenses/<int:license_id>/",
+        console_customers.license_detail,
+        name="console-license",
+    ),
+    path(
+        "console/licenses/<int:license_id>/status",
+        console_customers.license_status,
+        name="console-license-status",
+    ),
+    path(
+        "console/licenses/<int:license_id>/grants/add",
+        console_customers.grant_add_view,
+        name="console-grant-add",
+    ),
+    path(
+        "console/grants/<int:grant_id>/remove",
+        console_customers.grant_remove_view,
+        name="console-grant-remove",
+    ),
+    path("console/grant-preview", console_customers.grant_preview, name="console-grant-preview"),
+    path("console/repositories/", console_admin.repository_list, name="console-repositories"),
+    path(
+        "console/repositories/<path:name>/manifests/<str:digest>",
+        console_admin.manifest_detail,
+        name="console-manifest",
+    ),
+    path(
+        "console/repositories/<path:name>/delete",
+        console_admin.repository_delete_reference,
+        name="console-repository-delete",
+    ),
+    path(
+        "console/repositories/<path:name>/",
+        console_admin.repository_detail,
+        name="console-repository",
+    ),
+    path("console/tokens/", console_admin.push_tokens, name="console-tokens"),
+    path(
+        "console/tokens/<int:token_id>/revoke",
+        console_admin.push_token_revoke,
+        name="console-token-revoke",
+    ),
+    path("console/branding/", console_admin.branding, name="console-branding"),
+    path("console/branding/domains/add", console_admin.domain_add_view, name="console-domain-add"),
+    path(
+        "console/branding/domains/<int:domain_id>/remove",
+        console_admin.domain_remove_view,
+        name="console-domain-remove",
+    ),
+    path("console/staff/", console_admin.staff, name="console-staff"),
+    path("console/staff/<int:member_id>/role", console_admin.staff_role, name="console-staff-role"),
+    path(
+        "console/staff/<int:member_id>/remove",
+        console_admin.staff_remove_view,
+        name="console-staff-remove",
+    ),
+    path(
+        "console/staff/invitations/<int:invitation_id>/revoke",
+        console_admin.staff_invitation_revoke,
+        name="console-staff-invitation-revoke",
+    ),
+    path("console/audit/", console_admin.audit_log, name="console-audit"),
+]

@@ -1,0 +1,365 @@
+"""Vendor console: customers, their users and their licences."""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from customers.services import customer_create, customer_set_suspended, customer_update
+from licensing.rules import RuleInvalid, rule_matches, rule_validate
+from licensing.selectors import license_coverage
+from licensing.services import (
+    LicenseError,
+    grant_add,
+    grant_remove,
+    license_create,
+    license_set_status,
+    license_update,
+)
+from portal import selectors
+from portal.forms import (
+    CustomerEditForm,
+    CustomerForm,
+    GrantForm,
+    InviteCustomerUserForm,
+    LicenseForm,
+)
+from portal.invitations import InvitationError, invitation_create, invitation_revoke
+from portal.mail import invitation_send
+from portal.services import customer_member_remove
+from portal.views.access import staff_page
+from registry.inventory import tags_newest_first
+from registry.models import Tag
+
+
+def _customer_or_404(request, slug):
+    customer = selectors.customer_get(vendor=request.vendor, slug=slug)
+    if customer is None:
+        raise Http404("no such customer")
+    return customer
+
+
+@staff_page(write_permission="customers.manage")
+@require_http_methods(["GET", "POST"])
+def customer_list(request):
+    form = CustomerForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            customer, created = customer_create(
+                vendor=request.vendor,
+                slug=data["slug"],
+                name=data["name"],
+                contact_email=data["contact_email"],
+                notes=data["notes"],
+                created_by=request.user,
+            )
+        except ValidationError as exc:
+            form.add_error("slug", "; ".join(exc.messages))
+        else:
+            if not created:
+                form.add_error("slug", "A customer with this slug exists already.")
+            else:
+                messages.success(request, f"Customer {customer.name} created.")
+                return redirect("portal:console-customer", slug=customer.slug)
+    query = request.GET.get("q", "").strip()
+    return render(
+        request,
+        "console/customers.html",
+        {
+            "customers": selectors.customer_list(vendor=request.vendor, query=query),
+            "form": form,
+            "query": query,
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+@staff_page(write_permission="customers.manage")
+@require_http_methods(["GET", "POST"])
+def customer_detail(request, slug):
+    customer = _customer_or_404(request, slug)
+    form = CustomerEditForm(
+        request.POST or None,
+        initial={
+            "name": customer.name,
+            "contact_email": customer.contact_email,
+            "notes": customer.notes,
+        },
+    )
+    if request.method == "POST" and form.is_valid():
+        customer_update(customer=customer, updated_by=request.user, **form.cleaned_data)
+        messages.success(request, "Customer saved.")
+        return redirect("portal:console-customer", slug=customer.slug)
+    return render(
+        request,
+        "console/customer.html",
+        {
+            "customer": customer,
+            "form": form,
+            "license_form": LicenseForm(initial={"valid_from": _today()}),
+            "invite_form": InviteCustomerUserForm(),
+            "licenses": selectors.license_views(vendor=request.vendor, customer=customer),
+            "members": selectors.customer_members(vendor=request.vendor, customer=customer),
+            "invitations": selectors.open_invitations(vendor=request.vendor, customer=customer),
+            "tokens": selectors.customer_tokens(vendor=request.vendor, customer=customer),
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+def _today():
+    from django.utils import timezone
+
+    return timezone.localdate()
+
+
+@staff_page(permission="customers.manage")
+@require_POST
+def customer_suspend(request, slug):
+    customer = _customer_or_404(request, slug)
+    suspend = request.POST.get("suspend") == "1"
+    customer_set_suspended(customer=customer, suspended=suspend, changed_by=request.user)
+    messages.success(
+        request,
+        f"{customer.name} {'suspended: its tokens pull nothing' if suspend else 'resumed'}.",
+    )
+    return redirect("portal:console-customer", slug=customer.slug)
+
+
+@staff_page(permission="users.invite")
+@require_POST
+def customer_invite(request, slug):
+    customer = _customer_or_404(request, slug)
+    form = InviteCustomerUserForm(request.POST)
+    if form.is_valid():
+        try:
+            invitation, key = invitation_create(
+                vendor=request.vendor,
+                customer=customer,
+                email=form.cleaned_data["email"],
+                role=form.cleaned_data["role"],
+                invited_by=request.user,
+            )
+        except InvitationError as exc:
+            messages.error(request, str(exc))
+        else:
+            invitation_send(request, invitation=invitation, key=key)
+            messages.success(request, f"Invitation sent to {invitation.email}.")
+    else:
+        messages.error(request, "Enter a valid email address and role.")
+    return redirect("portal:console-customer", slug=customer.slug)
+
+
+@staff_page(permission="users.invite")
+@require_POST
+def customer_invitation_revoke(request, slug, invitation_id):
+    customer = _customer_or_404(request, slug)
+    invitation = selectors.invitation_get(
+        vendor=request.vendor, invitation_id=invitation_id, customer=customer
+    )
+    if invitation is None:
+        raise Http404("no such invitation")
+    invitation_revoke(invitation=invitation, revoked_by=request.user)
+    messages.success(request, f"Invitation for {invitation.email} withdrawn.")
+    return redirect("portal:console-customer", slug=customer.slug)
+
+
+@staff_page(permission="users.invite")
+@require_POST
+def customer_member_remove_view(request, slug, member_id):
+    customer = _customer_or_404(request, slug)
+    member = selectors.customer_member_get(
+        vendor=request.vendor, customer=customer, member_id=member_id
+    )
+    if member is None:
+        raise Http404("no such member")
+    customer_member_remove(member=member, removed_by=request.user)
+    messages.success(request, f"{member.user.email} removed.")
+    return redirect("portal:console-customer", slug=customer.slug)
+
+
+@staff_page(permission="licenses.manage")
+@require_POST
+def license_create_view(request, slug):
+    customer = _customer_or_404(request, slug)
+    form = LicenseForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "License not created: " + _errors(form))
+        return redirect("portal:console-customer", slug=customer.slug)
+    try:
+        license = license_create(vendor=request.vendor, customer=customer, **form.cleaned_data)
+    except LicenseError as exc:
+        messages.error(request, str(exc))
+        return redirect("portal:console-customer", slug=customer.slug)
+    _audit_license(request, "license.created", license)
+    messages.success(request, f"License “{license.name}” created. Now add what it grants.")
+    return redirect("portal:console-license", license_id=license.pk)
+
+
+def _errors(form) -> str:
+    return "; ".join(f"{field}: {' '.join(errs)}" for field, errs in form.errors.items())
+
+
+def _audit_license(request, action, license, **details):
+    from customers.services import audit_record
+
+    audit_record(
+        vendor=request.vendor,
+        action=action,
+        actor=f"user:{request.user.pk}",
+        target=f"license:{license.pk}",
+        details={"customer": license.customer.slug, "name": license.name, **details},
+    )
+
+
+def _license_or_404(request, license_id):
+    license = selectors.license_get(vendor=request.vendor, license_id=license_id)
+    if license is None:
+        raise Http404("no such license")
+    return license
+
+
+def _repository_names(request) -> list[str]:
+    return list(selectors.repository_list(vendor=request.vendor).values_list("name", flat=True))
+
+
+@staff_page(write_permission="licenses.manage")
+@require_http_methods(["GET", "POST"])
+def license_detail(request, license_id):
+    license = _license_or_404(request, license_id)
+    form = LicenseForm(
+        request.POST or None,
+        initial={
+            "name": license.name,
+            "valid_from": license.valid_from,
+            "valid_until": license.valid_until,
+            "notes": license.notes,
+        },
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            license_update(license=license, **form.cleaned_data)
+        except LicenseError as exc:
+            form.add_error(None, str(exc))
+        else:
+            _audit_license(request, "license.updated", license)
+            messages.success(request, "License saved.")
+            return redirect("portal:console-license", license_id=license.pk)
+    grant_form = GrantForm(repositories=_repository_names(request))
+    view = next(
+        v
+        for v in selectors.license_views(vendor=request.vendor, customer=license.customer)
+        if v.license.pk == license.pk
+    )
+    return render(
+        request,
+        "console/license.html",
+        {
+            "license": license,
+            "view": view,
+            "form": form,
+            "grant_form": grant_form,
+            "coverage": license_coverage(license=license),
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+@staff_page(permission="licenses.manage")
+@require_POST
+def license_status(request, license_id):
+    license = _license_or_404(request, license_id)
+    status = request.POST.get("status")
+    if status not in ("active", "suspended"):
+        raise Http404("unknown status")
+    license_set_status(license=license, status=status)
+    _audit_license(request, "license.updated", license, status=status)
+    messages.success(request, f"License {'suspended' if status == 'suspended' else 'reactivated'}.")
+    return redirect("portal:console-license", license_id=license.pk)
+
+
+@staff_page(permission="licenses.manage")
+@require_POST
+def grant_add_view(request, license_id):
+    license = _license_or_404(request, license_id)
+    form = GrantForm(request.POST, repositories=_repository_names(request))
+    if not form.is_valid():
+        messages.error(request, "Grant not added: " + _errors(form))
+        return redirect("portal:console-license", license_id=license.pk)
+    data = form.cleaned_data
+    try:
+        grant = grant_add(
+            license=license,
+            repository_name=data["repository"],
+            tag_rule=f"{data['rule']}:{data['pattern']}",
+            include_referrers=data["include_referrers"],
+        )
+    except LicenseError as exc:
+        messages.error(request, str(exc))
+    else:
+        _audit_license(
+            request,
+            "grant.added",
+            license,
+            repository=grant.repository.name,
+            rule=f"{grant.rule}:{grant.pattern}",
+        )
+        messages.success(request, "Grant added.")
+    return redirect("portal:console-license", license_id=license.pk)
+
+
+@staff_page(permission="licenses.manage")
+@require_POST
+def grant_remove_view(request, grant_id):
+    grant = selectors.grant_get(vendor=request.vendor, grant_id=grant_id)
+    if grant is None:
+        raise Http404("no such grant")
+    license = grant.license
+    grant_remove(grant=grant)
+    _audit_license(
+        request,
+        "grant.removed",
+        license,
+        repository=grant.repository.name,
+        rule=f"{grant.rule}:{grant.pattern}",
+    )
+    messages.success(request, "Grant removed.")
+    return redirect("portal:console-license", license_id=license.pk)
+
+
+@staff_page
+@require_GET
+def grant_preview(request):
+    """The tags a prospective grant would cover now (HTML fragment for the grant editor;
+    a full page when requested without JavaScript)."""
+    repository = selectors.repository_get(
+        vendor=request.vendor, name=request.GET.get("repository", "")
+    )
+    rule = request.GET.get("rule", "glob")
+    pattern = request.GET.get("pattern", "").strip()
+    error, tags = "", []
+    if repository is None:
+        error = "Choose one of your repositories."
+    elif rule not in ("exact", "glob", "semver") or not pattern:
+        error = "Enter a pattern."
+    else:
+        try:
+            rule_validate(rule, pattern)
+        except RuleInvalid as exc:
+            error = str(exc)
+        else:
+            names = Tag.objects.filter(repository=repository).values_list("name", flat=True)
+            tags = tags_newest_first(n for n in names if rule_matches(rule, pattern, n))
+    template = (
+        "console/_grant_preview.html"
+        if request.headers.get("X-Requested-With") == "fetch"
+        else "console/grant_preview_page.html"
+    )
+    return render(
+        request,
+        template,
+        {"error": error, "tags": tags, "rule": rule, "pattern": pattern, "repository": repository},
+        status=200,
+    )

@@ -1,0 +1,170 @@
+"""The customer side of the portal: licences, what to pull, tokens, team."""
+
+from django.conf import settings
+from django.contrib import messages
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from customers.services import TokenError, token_mint, token_revoke
+from portal import selectors
+from portal.forms import InviteCustomerUserForm, TokenMintForm
+from portal.invitations import InvitationError, invitation_create, invitation_revoke
+from portal.mail import invitation_send
+from portal.services import customer_member_remove
+from portal.views.access import customer_page
+
+
+def registry_host() -> str:
+    return settings.REGISTRY_SERVICE
+
+
+@customer_page
+def overview(request):
+    access = request.portal
+    licenses = selectors.license_views(vendor=request.vendor, customer=access.customer)
+    return render(
+        request,
+        "portal/overview.html",
+        {
+            "licenses": licenses,
+            "expiring": [lic for lic in licenses if lic.expiring_soon],
+            "token_count": selectors.customer_tokens(
+                vendor=request.vendor, customer=access.customer
+            )
+            .filter(revoked_at__isnull=True)
+            .count(),
+        },
+    )
+
+
+@customer_page
+def artifacts(request):
+    customer = request.portal.customer
+    return render(
+        request,
+        "portal/artifacts.html",
+        {
+            "repositories": selectors.customer_artifacts(vendor=request.vendor, customer=customer),
+            "registry_host": registry_host(),
+            "login_user": customer.slug,
+        },
+    )
+
+
+@customer_page
+@require_http_methods(["GET", "POST"])
+def tokens(request):
+    customer = request.portal.customer
+    form = TokenMintForm(request.POST or None)
+    minted = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            minted = token_mint(
+                vendor=request.vendor,
+                customer=customer,
+                kind="pull",
+                name=form.cleaned_data["name"],
+                expires_at=form.expires_at(),
+                created_by=request.user,
+            )
+        except TokenError as exc:
+            form.add_error(None, str(exc))
+        else:
+            form = TokenMintForm()
+    return render(
+        request,
+        "portal/tokens.html",
+        {
+            "form": form,
+            "minted": minted,  # the secret is in this one response and nowhere else
+            "tokens": selectors.customer_tokens(vendor=request.vendor, customer=customer),
+            "registry_host": registry_host(),
+            "login_user": customer.slug,
+        },
+        status=201 if minted else (400 if form.errors else 200),
+    )
+
+
+@customer_page
+@require_POST
+def token_revoke_view(request, token_id: int):
+    access = request.portal
+    token = selectors.token_get(vendor=request.vendor, token_id=token_id, customer=access.customer)
+    if token is None:
+        raise Http404("no such token")
+    if not access.is_customer_admin and token.created_by_id != request.user.pk:
+        messages.error(request, "Only its creator or an admin can revoke this token.")
+        return redirect("portal:tokens")
+    if token_revoke(token=token, revoked_by=request.user):
+        messages.success(request, f"Token “{token.name}” revoked. It stops working at once.")
+    return redirect("portal:tokens")
+
+
+@customer_page
+@require_http_methods(["GET", "POST"])
+def team(request):
+    access = request.portal
+    form = InviteCustomerUserForm(request.POST or None)
+    if request.method == "POST":
+        if not access.is_customer_admin:
+            from django.core.exceptions import PermissionDenied
+
+            raise PermissionDenied("Only your organisation's admins can invite.")
+        if form.is_valid():
+            try:
+                invitation, key = invitation_create(
+                    vendor=request.vendor,
+                    customer=access.customer,
+                    email=form.cleaned_data["email"],
+                    role=form.cleaned_data["role"],
+                    invited_by=request.user,
+                )
+            except InvitationError as exc:
+                form.add_error("email", str(exc))
+            else:
+                invitation_send(request, invitation=invitation, key=key)
+                messages.success(request, f"Invitation sent to {invitation.email}.")
+                return redirect("portal:team")
+    return render(
+        request,
+        "portal/team.html",
+        {
+            "form": form,
+            "members": selectors.customer_members(vendor=request.vendor, customer=access.customer),
+            "invitations": selectors.open_invitations(
+                vendor=request.vendor, customer=access.customer
+            ),
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+@customer_page(admin=True)
+@require_POST
+def team_remove(request, member_id: int):
+    access = request.portal
+    member = selectors.customer_member_get(
+        vendor=request.vendor, customer=access.customer, member_id=member_id
+    )
+    if member is None:
+        raise Http404("no such member")
+    if member.user_id == request.user.pk:
+        messages.error(request, "You cannot remove yourself.")
+    else:
+        customer_member_remove(member=member, removed_by=request.user)
+        messages.success(request, f"{member.user.email} no longer has access.")
+    return redirect("portal:team")
+
+
+@customer_page(admin=True)
+@require_POST
+def team_invitation_revoke(request, invitation_id: int):
+    invitation = selectors.invitation_get(
+        vendor=request.vendor, invitation_id=invitation_id, customer=request.portal.customer
+    )
+    if invitation is None:
+        raise Http404("no such invitation")
+    invitation_revoke(invitation=invitation, revoked_by=request.user)
+    messages.success(request, f"Invitation for {invitation.email} withdrawn.")
+    return redirect("portal:team")

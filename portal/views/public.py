@@ -1,0 +1,110 @@
+"""Portal entry points: the front door, invitation links, brand images and error pages."""
+
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.http import Http404, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods
+
+from portal.invitations import (
+    SESSION_INVITATION_KEY,
+    InvitationError,
+    invitation_accept,
+    invitation_get_open,
+    user_exists,
+)
+from portal.models import Branding
+from portal.views.access import portal_page
+
+
+def home(request):
+    """Staff land in the console, customer users on their overview, others sign in."""
+    if getattr(request, "vendor", None) is None:
+        return render(request, "portal/no_portal.html", status=404)
+    if not request.user.is_authenticated:
+        return redirect("account_login")
+    if request.portal.is_staff:
+        return redirect("portal:console-home")
+    return redirect("portal:overview")
+
+
+@portal_page
+@require_http_methods(["GET", "POST"])
+def invitation(request, key: str):
+    invite = invitation_get_open(vendor=request.vendor, key=key)
+    if invite is None:
+        return render(request, "portal/invitation_invalid.html", status=404)
+    signed_in_as = request.user.email if request.user.is_authenticated else ""
+    if request.method == "POST":
+        if not request.user.is_authenticated:
+            return redirect(request.path)
+        try:
+            invitation_accept(invitation=invite, user=request.user)
+        except InvitationError as exc:
+            messages.error(request, str(exc))
+            return redirect(request.path)
+        request.session.pop(SESSION_INVITATION_KEY, None)
+        messages.success(request, "Invitation accepted. Welcome!")
+        return redirect("portal:home")
+    # Remember the invitation in this browser session: it opens sign-up (new users) or
+    # lets an existing account sign in here to accept it.
+    request.session[SESSION_INVITATION_KEY] = invite.pk
+    existing = user_exists(invite.email)
+    if signed_in_as and signed_in_as.lower() != invite.email.lower():
+        logout(request)
+        request.session[SESSION_INVITATION_KEY] = invite.pk
+        signed_in_as = ""
+    if not existing and not signed_in_as:
+        return redirect(f"{reverse('account_signup')}?email={invite.email}")
+    return render(
+        request,
+        "portal/invitation.html",
+        {"invitation": invite, "signed_in": bool(signed_in_as), "next": request.path},
+    )
+
+
+def _brand_image(request, field: str):
+    if getattr(request, "vendor", None) is None:
+        raise Http404("no portal here")
+    branding = Branding.objects.filter(vendor=request.vendor).only(field, f"{field}_type").first()
+    if branding is None or not getattr(branding, f"{field}_type"):
+        raise Http404("no image")
+    response = HttpResponse(
+        bytes(getattr(branding, field)), content_type=getattr(branding, f"{field}_type")
+    )
+    # Versioned URLs (?v=) make long caching safe; an SVG may never run script.
+    response["Cache-Control"] = "public, max-age=31536000, immutable"
+    response["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
+    return response
+
+
+def brand_logo(request):
+    return _brand_image(request, "logo")
+
+
+def brand_favicon(request):
+    return _brand_image(request, "favicon")
+
+
+def _error_page(request, template: str, status: int, message: str = ""):
+    if request.path.startswith("/v2/") or request.path.startswith("/api/"):
+        return JsonResponse(
+            {"errors": [{"code": "UNKNOWN", "message": message or template}]}, status=status
+        )
+    try:
+        return render(request, template, {"message": message}, status=status)
+    except Exception:  # noqa: BLE001 - the error page itself must never fail
+        return HttpResponse(f"{status}", status=status, content_type="text/plain")
+
+
+def error_403(request, exception=None):
+    return _error_page(request, "403.html", 403, str(exception or ""))
+
+
+def error_404(request, exception=None):
+    return _error_page(request, "404.html", 404)
+
+
+def error_500(request):
+    return _error_page(request, "500.html", 500)
