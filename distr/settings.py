@@ -209,6 +209,9 @@ PORTAL_EXPIRY_WARNING_DAYS = env.int("PORTAL_EXPIRY_WARNING_DAYS", default=30)
 
 # Email: console by default; EMAIL_URL (e.g. smtp+tls://user:pass@smtp.example:587) for SMTP.
 globals().update(env.email_url("EMAIL_URL", default="consolemail://"))
+if EMAIL_BACKEND.endswith("filebased.EmailBackend"):  # noqa: F821 - set by the line above
+    # django-environ drops the leading "/" of filemail:///absolute/path.
+    EMAIL_FILE_PATH = "/" + EMAIL_FILE_PATH.lstrip("/")  # noqa: F821
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="distr <noreply@localhost>")
 
 SESSION_COOKIE_HTTPONLY = True

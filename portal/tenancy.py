@@ -13,6 +13,7 @@ from django.core.cache import cache
 from customers.models import Customer, CustomerMember, Vendor, VendorMember
 
 HOST_CACHE_SECONDS = 60
+UNKNOWN_HOST_CACHE_SECONDS = 5  # bare registry hosts: a new domain works within 5 s
 STAFF_ROLES = ("viewer", "maintainer", "admin")  # in increasing power
 
 # What each staff role may change. Reading the console needs only membership.
@@ -32,7 +33,9 @@ def host_cache_key(host: str) -> str:
 
 
 def vendor_for_host(host: str) -> Vendor | None:
-    """The vendor whose portal answers on `host` (no port), cached briefly."""
+    """The vendor whose portal answers on `host` (no port), cached briefly. Removing a
+    domain clears its entry (everywhere when the cache is Redis); a cached vendor that no
+    longer exists is looked up again."""
     from portal.models import VendorDomain
 
     key = host_cache_key(host)
@@ -40,8 +43,13 @@ def vendor_for_host(host: str) -> Vendor | None:
     if vendor_id is None:
         domain = VendorDomain.objects.filter(host=host).only("vendor_id").first()
         vendor_id = domain.vendor_id if domain else 0
-        cache.set(key, vendor_id, HOST_CACHE_SECONDS)
-    return Vendor.objects.filter(pk=vendor_id).first() if vendor_id else None
+        cache.set(key, vendor_id, HOST_CACHE_SECONDS if vendor_id else UNKNOWN_HOST_CACHE_SECONDS)
+        return Vendor.objects.filter(pk=vendor_id).first() if vendor_id else None
+    vendor = Vendor.objects.filter(pk=vendor_id).first() if vendor_id else None
+    if vendor_id and vendor is None:
+        cache.delete(key)
+        return vendor_for_host(host)
+    return vendor
 
 
 @dataclass

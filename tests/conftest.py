@@ -23,6 +23,14 @@ def license_grant(customer, repository_name: str, tag_rule: str = "glob:*", **li
     return license
 
 
+def live_mail_dir():
+    from django.conf import settings
+
+    path = settings.DATA_DIR / "live-mail"
+    path.mkdir(exist_ok=True)
+    return path
+
+
 def basic(secret: str, user: str = "ci") -> str:
     return "Basic " + base64.b64encode(f"{user}:{secret}".encode()).decode()
 
@@ -76,7 +84,13 @@ def live_registry(django_db_setup, django_db_blocker):
     `repo_name`) with a push token the `live_credentials` fixture mints for each test.
     """
     with django_db_blocker.unblock():
-        server = LiveRegistry(extra_env={"REGISTRY_PRINCIPAL_CACHE_SECONDS": "2"})
+        server = LiveRegistry(
+            extra_env={
+                "REGISTRY_PRINCIPAL_CACHE_SECONDS": "2",
+                # Portal emails land as files the browser tests read (tests/portal/browser).
+                "EMAIL_URL": f"filemail://{live_mail_dir()}",
+            }
+        )
     yield server
     server.stop()
 

@@ -99,7 +99,7 @@ def customer_detail(request, slug):
             "customer": customer,
             "form": form,
             "license_form": LicenseForm(initial={"valid_from": _today()}),
-            "invite_form": InviteCustomerUserForm(),
+            "invite_form": InviteCustomerUserForm(auto_id="invite_%s"),
             "licenses": selectors.license_views(vendor=request.vendor, customer=customer),
             "members": selectors.customer_members(vendor=request.vendor, customer=customer),
             "invitations": selectors.open_invitations(vendor=request.vendor, customer=customer),
