@@ -38,6 +38,7 @@ run: migrate
 	echo "  pull: skopeo copy --src-tls-verify=false --src-creds ci:$$token \\" && \
 	echo "          docker://127.0.0.1:$(PORT)/acme/app:1.0 oci:./app:1.0" && \
 	echo "  login: docker login 127.0.0.1:$(PORT) -u ci -p $$token" && \
+	echo "  portal: http://127.0.0.1:$(PORT)/p/acme/ (admin password printed above)" && \
 	echo ""
 	$(BIN)/gunicorn -c deploy/gunicorn.conf.py distr.wsgi
 
