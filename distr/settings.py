@@ -199,6 +199,7 @@ ACCOUNT_RATE_LIMITS = {
     "signup": "20/m/ip",
 }
 ACCOUNT_FORMS = {"reset_password": "portal.forms.PortalResetPasswordForm"}
+MFA_ADAPTER = "portal.adapters.PortalMFAAdapter"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = env.str("MFA_TOTP_ISSUER", default="")  # empty: the vendor's name
 LOGIN_URL = "account_login"

@@ -2,7 +2,9 @@
 name, logins only on a portal the user belongs to."""
 
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.mfa.adapter import DefaultMFAAdapter
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.shortcuts import render
 
@@ -64,3 +66,14 @@ def vendor_from_email(vendor) -> str:
     if vendor is None:
         return settings.DEFAULT_FROM_EMAIL
     return formataddr((brand_for(vendor).display_name, address))
+
+
+class PortalMFAAdapter(DefaultMFAAdapter):
+    def get_totp_issuer(self) -> str:
+        """Authenticator apps list the code under the vendor's name, not the server's."""
+        from allauth.core import context
+
+        vendor = getattr(context.request, "vendor", None)
+        if vendor is not None and not settings.MFA_TOTP_ISSUER:
+            return brand_for(vendor).display_name
+        return super().get_totp_issuer()
