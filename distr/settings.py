@@ -221,7 +221,11 @@ CSRF_COOKIE_SAMESITE = "Lax"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
-if not DEBUG and env.bool("DISTR_PRODUCTION", default=False):
+# Outside DEBUG, cookies are Secure whenever distr is reached over HTTPS (a plain-HTTP
+# embedded install on a laptop could not sign in otherwise).
+if not DEBUG and (
+    env.bool("DISTR_PRODUCTION", default=False) or DISTR_PUBLIC_URL.startswith("https://")
+):
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
