@@ -45,6 +45,13 @@ class BlobStore:
     def _path(self, key: str) -> Path:
         return Path(self.storage.path(key))
 
+    def check(self) -> None:
+        """Raise when the store cannot be written (used by /readyz)."""
+        root = Path(self.storage.location)
+        root.mkdir(parents=True, exist_ok=True)
+        if not os.access(root, os.W_OK | os.X_OK):
+            raise PermissionError(f"{root} is not writable")
+
     # committed blobs ----------------------------------------------------------------------
     def blob_exists(self, digest: Digest) -> bool:
         return self.storage.exists(self.blob_key(digest))
