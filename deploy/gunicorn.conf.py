@@ -10,9 +10,25 @@ import os
 import tempfile
 
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
+
+
 # One process per core: request handling is CPU-bound Python (one GIL per process); the
 # threads cover slow clients and I/O. More processes only add ~45 MiB of RSS each.
-workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count()))
+def _cpus() -> int:
+    """CPUs this container may use: the cgroup v2 quota when there is one (cpu_count()
+    reports the host's cores, which overcommits a pod limited to one or two)."""
+    try:
+        quota, period = open("/sys/fs/cgroup/cpu.max").read().split()
+        if quota != "max":
+            return max(1, int(int(quota) / int(period) + 0.5))
+    except (OSError, ValueError):
+        pass
+    if hasattr(os, "sched_getaffinity"):  # cpusets (docker --cpuset-cpus, taskset)
+        return len(os.sched_getaffinity(0))
+    return multiprocessing.cpu_count()
+
+
+workers = int(os.environ.get("WEB_CONCURRENCY", _cpus()))
 worker_class = "gthread"
 threads = int(os.environ.get("GUNICORN_THREADS", "8"))
 keepalive = 75
