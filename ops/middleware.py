@@ -58,7 +58,7 @@ class RequestLogMiddleware:
 
     def __call__(self, request):
         started = time.perf_counter()
-        incoming = request.headers.get("X-Request-ID", "")
+        incoming = request.META.get("HTTP_X_REQUEST_ID", "")  # META: no header-dict build
         request.request_id = incoming if _REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
         response = self.get_response(request)
         response["X-Request-ID"] = request.request_id
@@ -96,7 +96,7 @@ def _finished(request, response, started: float) -> None:
         "repository": match.kwargs.get("name") if match else None,
         **_principal(request),
         "remote_addr": request.META.get("REMOTE_ADDR"),
-        "user_agent": request.headers.get("User-Agent", "")[:200],
+        "user_agent": request.META.get("HTTP_USER_AGENT", "")[:200],
     }
     request_log.info(_text_line(fields), extra={"fields": fields})
 
