@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 export PORT
 
-.PHONY: run test lint install install-dev migrate bench clean
+.PHONY: run test lint install install-dev migrate bench bench-s3 clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,10 @@ test: lint
 
 bench: install-dev
 	$(BIN)/python bench/run.py
+
+# Blob pulls on S3 (moto): presigned redirect versus streaming through distr.
+bench-s3: install-dev
+	$(BIN)/python bench/s3.py
 
 clean:
 	rm -rf $(VENV) .stamp-install .stamp-install-dev staticfiles

@@ -4,13 +4,31 @@ Threaded workers keep connections alive and let one slow blob upload not block o
 requests; blob downloads go out through sendfile, so a worker's memory stays flat.
 """
 
+import glob
 import multiprocessing
 import os
+import tempfile
 
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
+
+
 # One process per core: request handling is CPU-bound Python (one GIL per process); the
 # threads cover slow clients and I/O. More processes only add ~45 MiB of RSS each.
-workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count()))
+def _cpus() -> int:
+    """CPUs this container may use: the cgroup v2 quota when there is one (cpu_count()
+    reports the host's cores, which overcommits a pod limited to one or two)."""
+    try:
+        quota, period = open("/sys/fs/cgroup/cpu.max").read().split()
+        if quota != "max":
+            return max(1, int(int(quota) / int(period) + 0.5))
+    except (OSError, ValueError):
+        pass
+    if hasattr(os, "sched_getaffinity"):  # cpusets (docker --cpuset-cpus, taskset)
+        return len(os.sched_getaffinity(0))
+    return multiprocessing.cpu_count()
+
+
+workers = int(os.environ.get("WEB_CONCURRENCY", _cpus()))
 worker_class = "gthread"
 threads = int(os.environ.get("GUNICORN_THREADS", "8"))
 keepalive = 75
@@ -19,9 +37,29 @@ preload_app = True
 # Long uploads (1 GiB at client speed) must not be cut off by the worker timeout.
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "600"))
 graceful_timeout = 30
-accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-") or None
+# distr logs every request itself (ops.middleware, JSON with LOG_FORMAT=json); gunicorn's
+# access log would say the same thing twice. GUNICORN_ACCESS_LOG=- turns it back on.
+accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "") or None
 errorlog = "-"
 # The control socket has one default path per user: two instances on one host would
 # fight over it, and distr does not use it.
 control_socket_disable = True
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+# Prometheus multiprocess mode: every worker writes its metrics to files in this directory
+# and /metrics sums them. It must exist before the app is loaded (preload_app) and start
+# empty, or counters of a previous run would be added in.
+_metrics_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or tempfile.mkdtemp(
+    prefix="distr-metrics-"
+)
+os.makedirs(_metrics_dir, exist_ok=True)
+for _stale in glob.glob(os.path.join(_metrics_dir, "*.db")):  # only prometheus' own files
+    os.unlink(_stale)
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = _metrics_dir
+
+
+def child_exit(server, worker):
+    """A worker's live gauges go with it; its counters stay counted."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

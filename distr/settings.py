@@ -44,9 +44,12 @@ INSTALLED_APPS = [
     "licensing",
     "portal",
     "analytics",
+    "ops",
 ]
 
 MIDDLEWARE = [
+    "ops.middleware.ProbeMiddleware",  # /healthz, /readyz, /metrics: before host checks
+    "ops.middleware.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -127,22 +130,52 @@ STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 
-# Blob content store. STORAGE_BACKEND=filesystem (default) keeps blobs under DATA_DIR/registry;
-# S3-compatible object storage arrives with the production-shape issue.
+# Blob content store (registry/storage/): STORAGE_BACKEND=filesystem (default) keeps blobs
+# under DATA_DIR/registry; s3 uses any S3-compatible bucket (docs/configuration.md).
 STORAGE_BACKEND = env.str("STORAGE_BACKEND", default="filesystem")
-if STORAGE_BACKEND != "filesystem":
-    raise ImproperlyConfigured(
-        f"STORAGE_BACKEND={STORAGE_BACKEND!r} is not supported yet; use 'filesystem'."
-    )
+if STORAGE_BACKEND == "filesystem":
+    _REGISTRY_STORAGE = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(DATA_DIR / "registry")},
+    }
+elif STORAGE_BACKEND == "s3":
+    if not env.str("AWS_STORAGE_BUCKET_NAME", default=""):
+        raise ImproperlyConfigured("STORAGE_BACKEND=s3 needs AWS_STORAGE_BUCKET_NAME.")
+    _REGISTRY_STORAGE = {
+        "BACKEND": "registry.storage.s3.BlobObjectStorage",
+        "OPTIONS": {
+            "bucket_name": env.str("AWS_STORAGE_BUCKET_NAME"),
+            "endpoint_url": env.str("AWS_S3_ENDPOINT_URL", default="") or None,
+            "region_name": env.str("AWS_S3_REGION_NAME", default="us-east-1"),
+            # Unset: boto3's own chain (instance profile, IRSA, ~/.aws).
+            "access_key": env.str("AWS_ACCESS_KEY_ID", default="") or None,
+            "secret_key": env.str("AWS_SECRET_ACCESS_KEY", default="") or None,
+            "location": env.str("AWS_LOCATION", default=""),  # key prefix
+            "addressing_style": env.str("AWS_S3_ADDRESSING_STYLE", default="") or None,
+            "signature_version": "s3v4",
+            "default_acl": None,
+            "file_overwrite": True,
+        },
+    }
+else:
+    raise ImproperlyConfigured(f"STORAGE_BACKEND={STORAGE_BACKEND!r}: use 'filesystem' or 's3'.")
+# Blob GETs answer 307 to a presigned URL valid this long; S3_REDIRECT=false streams them
+# through the web process instead. Sign with S3_PUBLIC_ENDPOINT_URL when clients reach the
+# bucket under another address than distr does (compose: http://minio:9000 inside).
+S3_REDIRECT = env.bool("S3_REDIRECT", default=True)
+S3_PRESIGN_SECONDS = env.int("S3_PRESIGN_SECONDS", default=600)
+S3_PUBLIC_ENDPOINT_URL = env.str("S3_PUBLIC_ENDPOINT_URL", default="")
+# Multipart part size (>= 5 MiB): the disk buffer per upload in flight; blobs up to
+# 10,000 parts (80 GB at 8 MiB).
+S3_PART_BYTES = env.int("S3_PART_BYTES", default=8 * 1024 * 1024)
+REGISTRY_UPLOAD_BUFFER_DIR = env.str("REGISTRY_UPLOAD_BUFFER_DIR", default="")
+
 STORAGES = {
     "default": {
         "BACKEND": "django.core.files.storage.FileSystemStorage",
         "OPTIONS": {"location": str(DATA_DIR / "media")},
     },
-    "registry": {
-        "BACKEND": "django.core.files.storage.FileSystemStorage",
-        "OPTIONS": {"location": str(DATA_DIR / "registry")},
-    },
+    "registry": _REGISTRY_STORAGE,
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
@@ -229,11 +262,35 @@ if not DEBUG and (
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    # TLS ends at the proxy; probes and /metrics bypass this (ops.middleware.ProbeMiddleware).
+    SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
+    SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool(
+        "DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False
+    )
+    SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=False)
+# Preloading HSTS is a promise to browser vendors that only the operator can make.
+SILENCED_SYSTEM_CHECKS = env.list("DJANGO_SILENCED_SYSTEM_CHECKS", default=["security.W021"])
 
+# /metrics answers anyone who reaches it unless this bearer token is set.
+METRICS_BEARER_TOKEN = env.str("METRICS_BEARER_TOKEN", default="")
+
+# One line per request from ops.middleware.RequestLogMiddleware (logger distr.request):
+# JSON for log shippers, or text for people; text is the default under DEBUG.
+LOG_FORMAT = env.str("LOG_FORMAT", default="text" if DEBUG else "json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {
+        "json": {"()": "ops.logging.JsonFormatter"},
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if LOG_FORMAT == "json" else "text",
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.request": {"level": "ERROR"}},
 }

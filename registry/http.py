@@ -6,6 +6,7 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 
+from ops.metrics import BYTES_UPLOADED
 from registry.errors import BlobUploadInvalid, PaginationNumberInvalid, SizeInvalid
 
 _CONTENT_RANGE = re.compile(r"(?:bytes[ =])?(\d+)-(\d+)(?:/(?:\d+|\*))?")
@@ -32,7 +33,16 @@ def request_body_chunks(request, chunk_bytes: int | None = None) -> Iterator[byt
     blob PATCHes with chunked transfer encoding; the server (gunicorn) has de-chunked
     those and marks the stream as terminated, so read it to EOF directly.
     """
-    chunk_bytes = chunk_bytes or settings.REGISTRY_UPLOAD_CHUNK_BYTES
+    received = 0
+    try:
+        for chunk in _body_chunks(request, chunk_bytes or settings.REGISTRY_UPLOAD_CHUNK_BYTES):
+            received += len(chunk)
+            yield chunk
+    finally:
+        BYTES_UPLOADED.inc(received)  # once per request: cheap in multiprocess mode
+
+
+def _body_chunks(request, chunk_bytes: int) -> Iterator[bytes]:
     length = request_content_length(request)
     if length is None:
         if not request.META.get("wsgi.input_terminated") and "chunked" not in request.META.get(

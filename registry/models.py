@@ -1,6 +1,6 @@
 """The registry's content model: repositories, blobs and their links, manifests, tags, uploads.
 
-Blob bytes live in storage (see registry/storage.py), keyed by digest; manifest bytes live
+Blob bytes live in storage (see registry/storage/), keyed by digest; manifest bytes live
 in the database so a manifest GET is one query and is served byte for byte as pushed.
 """
 
@@ -129,6 +129,17 @@ class Upload(models.Model):
     sha256_so_far = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    # Object storage (registry/storage/s3.py) only: the S3 multipart upload, its parts
+    # ([{"PartNumber", "ETag", "Size"}]) and the object holding the bytes after the last
+    # full part. With these any instance continues the upload.
+    multipart_id = models.CharField(max_length=1024, blank=True)
+    parts = models.JSONField(default=list, blank=True)
+    tail_key = models.CharField(max_length=1024, blank=True)
+    # One writer at a time across instances: a request holds the lease while it appends
+    # (flock does this for the filesystem store). It expires if its holder dies.
+    lease_holder = models.UUIDField(null=True, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return str(self.id)

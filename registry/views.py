@@ -5,7 +5,7 @@ and renders domain errors as the OCI error envelope."""
 import json
 
 from django.conf import settings
-from django.http import FileResponse, HttpResponse, JsonResponse
+from django.http import FileResponse, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
@@ -218,16 +218,25 @@ class BlobView(RegistryView):
             # caches must not serve one tenant's blob to another.
             "Cache-Control": "private, max-age=31536000",
         }
-        if request.method == "HEAD":
+        if request.method == "HEAD":  # answered from the database, storage untouched
             response = HttpResponse(content_type="application/octet-stream", headers=headers)
             response["Content-Length"] = str(size)
+            return response
+        store = blob_store()
+        redirect_url = store.blob_redirect_url(parsed)
+        if redirect_url is not None:  # object storage serves the bytes (and any Range)
+            headers["Cache-Control"] = "no-store"  # the URL expires; the blob does not
+            response = HttpResponse(status=307, headers={**headers, "Location": redirect_url})
+            response.blob_bytes = size  # for metrics: bytes served on our behalf
             return response
         try:
             byte_range = range_parse(request.headers.get("Range"), size)
         except ValueError:
             raise BlobRangeInvalid(headers={"Content-Range": f"bytes */{size}"}) from None
+        if not store.serves_files:
+            return _streamed_blob(store, parsed, byte_range, size, headers)
         try:
-            handle = blob_store().blob_open(parsed)
+            handle = store.blob_open(parsed)
         except FileNotFoundError:
             raise BlobUnknown(f"blob {digest} is missing from storage") from None
         start, end = byte_range or (0, size - 1)
@@ -340,6 +349,24 @@ class ReferrersView(RegistryView):
         if artifact_type:
             response["OCI-Filters-Applied"] = "artifactType"
         return response
+
+
+def _streamed_blob(store, digest, byte_range, size: int, headers: dict) -> StreamingHttpResponse:
+    """Object storage with redirects off: stream through this process in fixed chunks."""
+    try:
+        chunks = store.blob_iter(digest, byte_range)
+    except FileNotFoundError:
+        raise BlobUnknown(f"blob {digest} is missing from storage") from None
+    start, end = byte_range or (0, size - 1)
+    if byte_range:
+        headers["Content-Range"] = f"bytes {start}-{end}/{size}"
+    headers["Content-Length"] = str(end - start + 1)
+    return StreamingHttpResponse(
+        chunks,
+        status=206 if byte_range else 200,
+        content_type="application/octet-stream",
+        headers=headers,
+    )
 
 
 class _RangeFile:

@@ -1,6 +1,7 @@
 """Blob uploads: start, append chunks, finish (verify digest, commit atomically), cancel,
 monolithic upload and cross-repository mount. Reads request bytes as an iterator of chunks;
-never holds a whole blob in memory."""
+never holds a whole blob in memory. On object storage the session functions hand over to
+services/object_uploads.py (S3 multipart uploads)."""
 
 import datetime
 import itertools
@@ -17,11 +18,14 @@ from registry.errors import (
     RangeNotSatisfiable,
 )
 from registry.models import Blob, Repository, RepositoryBlob, Upload
+from registry.services import object_uploads
 from registry.services.repositories import blob_link, blob_record
 from registry.storage import blob_store, hasher_cache
 
 
 def upload_start(*, repository: Repository) -> Upload:
+    if blob_store().multipart:
+        return object_uploads.upload_start(repository=repository)
     upload = Upload(repository=repository)
     blob_store().upload_create(upload.id)
     upload.save(force_insert=True)
@@ -34,6 +38,10 @@ def upload_append_chunk(
     """PATCH: append one chunk. A chunk that does not start where the upload ends is
     refused with 416 and the upload's current range, as the spec requires."""
     store = blob_store()
+    if store.multipart:
+        return object_uploads.upload_append_chunk(
+            upload=upload, chunks=chunks, content_range=content_range
+        )
     with store.upload_locked(upload.id) as handle:
         size = handle.tell()
         if content_range is not None and content_range[0] != size:
@@ -64,6 +72,8 @@ def upload_finish(*, upload: Upload, chunks: Iterable[bytes], expected: Digest) 
     """PUT ?digest=: append the optional last chunk, verify the digest, commit the bytes
     as a content-addressed blob and link it to the repository."""
     store = blob_store()
+    if store.multipart:
+        return object_uploads.upload_finish(upload=upload, chunks=chunks, expected=expected)
     chunks = iter(chunks)
     first = next(chunks, None)
     with store.upload_locked(upload.id) as handle:
@@ -102,6 +112,8 @@ def upload_cancel(*, upload: Upload) -> None:
     """Forget the upload and free its bytes. Takes the upload's lock, so a chunk being
     appended finishes first and later ones find the upload gone."""
     store = blob_store()
+    if store.multipart:
+        return object_uploads.upload_cancel(upload=upload)
     try:
         with store.upload_locked(upload.id):
             _forget(upload, store)

@@ -2,7 +2,9 @@ import datetime
 
 from django.core.management.base import BaseCommand
 
+from registry.services.object_uploads import orphan_multipart_abort
 from registry.services.uploads import upload_purge_stale
+from registry.storage import blob_store
 
 
 class Command(BaseCommand):
@@ -12,5 +14,9 @@ class Command(BaseCommand):
         parser.add_argument("--older-than-hours", type=float, default=24.0)
 
     def handle(self, *args, older_than_hours: float, **options):
-        count = upload_purge_stale(older_than=datetime.timedelta(hours=older_than_hours))
+        older_than = datetime.timedelta(hours=older_than_hours)
+        count = upload_purge_stale(older_than=older_than)
         self.stdout.write(f"purged {count} stale upload(s)")
+        if blob_store().multipart:  # object storage: also multipart uploads nobody recorded
+            orphans = orphan_multipart_abort(older_than=older_than)
+            self.stdout.write(f"aborted {orphans} orphaned multipart upload(s)")

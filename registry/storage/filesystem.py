@@ -1,6 +1,6 @@
-"""The content store: the only module that touches blob bytes in storage.
+"""The filesystem content store (STORAGE_BACKEND=filesystem, the default).
 
-Layout under the `registry` storage (Django's storage API; filesystem by default):
+Layout under the `registry` storage (Django's FileSystemStorage):
     blobs/<algorithm>/<first 2 hex>/<hex>     committed, content-addressed blobs
     uploads/<uuid>/data                        bytes of an upload session in progress
 
@@ -12,13 +12,9 @@ upload never leaves a readable blob behind.
 import fcntl
 import os
 import shutil
-import threading
-from collections import OrderedDict
 from collections.abc import Iterable
 from contextlib import contextmanager
 from pathlib import Path
-
-from django.core.files.storage import storages
 
 from registry.digests import Digest, hasher_new
 from registry.errors import BlobUploadUnknown
@@ -28,6 +24,11 @@ READ_CHUNK_BYTES = 1024 * 1024
 
 class BlobStore:
     """Filesystem implementation over Django's FileSystemStorage (uses its `path()`)."""
+
+    # Upload sessions are files appended in place (see registry/services/uploads.py);
+    # object storage uses multipart uploads instead (registry/storage/s3.py).
+    multipart = False
+    serves_files = True  # blob GETs answer with a real file (sendfile)
 
     def __init__(self, storage):
         self.storage = storage
@@ -44,6 +45,13 @@ class BlobStore:
     def _path(self, key: str) -> Path:
         return Path(self.storage.path(key))
 
+    def check(self) -> None:
+        """Raise when the store cannot be written (used by /readyz)."""
+        root = Path(self.storage.location)
+        root.mkdir(parents=True, exist_ok=True)
+        if not os.access(root, os.W_OK | os.X_OK):
+            raise PermissionError(f"{root} is not writable")
+
     # committed blobs ----------------------------------------------------------------------
     def blob_exists(self, digest: Digest) -> bool:
         return self.storage.exists(self.blob_key(digest))
@@ -51,6 +59,9 @@ class BlobStore:
     def blob_open(self, digest: Digest):
         """A real file object (with fileno), so gunicorn can hand it to sendfile."""
         return open(self._path(self.blob_key(digest)), "rb")  # noqa: SIM115 - caller closes
+
+    def blob_redirect_url(self, digest: Digest) -> str | None:
+        return None  # served by this process (sendfile)
 
     def blob_delete(self, digest: Digest) -> None:
         self.storage.delete(self.blob_key(digest))
@@ -137,45 +148,3 @@ class BlobStore:
 
     def upload_discard(self, upload_id) -> None:
         shutil.rmtree(self._path(self.upload_key(upload_id)).parent, ignore_errors=True)
-
-
-class HasherCache:
-    """Per-process cache of running hashers for uploads in progress.
-
-    Python's hashlib state cannot be saved to storage, so a process that received the
-    previous chunk keeps its hasher here; a process that did not re-hashes the bytes from
-    storage. Correctness never depends on this cache, only speed.
-    """
-
-    def __init__(self, capacity: int = 256):
-        self._items: OrderedDict = OrderedDict()
-        self._lock = threading.Lock()
-        self._capacity = capacity
-
-    def take(self, upload_id, size: int):
-        with self._lock:
-            entry = self._items.pop(upload_id, None)
-        if entry and entry[0] == size:
-            return entry[1]
-        return None
-
-    def put(self, upload_id, size: int, hasher) -> None:
-        with self._lock:
-            self._items[upload_id] = (size, hasher)
-            while len(self._items) > self._capacity:
-                self._items.popitem(last=False)
-
-    def drop(self, upload_id) -> None:
-        with self._lock:
-            self._items.pop(upload_id, None)
-
-
-_store: BlobStore | None = None
-hasher_cache = HasherCache()
-
-
-def blob_store() -> BlobStore:
-    global _store
-    if _store is None or _store.storage is not storages["registry"]:
-        _store = BlobStore(storages["registry"])
-    return _store

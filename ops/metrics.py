@@ -1,0 +1,84 @@
+"""Prometheus metrics (prometheus-client).
+
+Under gunicorn every worker is a process, so values live in files under
+PROMETHEUS_MULTIPROC_DIR (deploy/gunicorn.conf.py sets and clears it) and /metrics
+aggregates them; without that variable (runserver, tests) the in-process registry is used.
+Gauges of shared state (open uploads, queue length) are read at scrape time.
+"""
+
+import os
+
+from django.conf import settings
+from prometheus_client import (
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+from prometheus_client.core import GaugeMetricFamily
+
+REQUESTS = Counter(
+    "distr_http_requests",
+    "HTTP requests answered, by route, method and status",
+    ["route", "method", "status"],
+)
+LATENCY = Histogram(
+    "distr_http_request_duration_seconds",
+    "Time from request to the last byte of the response, by route and method",
+    ["route", "method"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
+)
+BYTES_UPLOADED = Counter(
+    "distr_registry_uploaded_bytes", "Request body bytes received on registry push routes"
+)
+BYTES_SERVED = Counter(
+    "distr_registry_served_bytes",
+    "Blob bytes answered: streamed by this process (file, stream) or by object storage "
+    "behind a presigned redirect (redirect)",
+    ["mode"],
+)
+PULLS = Counter("distr_registry_pulls", "Successful manifest GETs")
+
+
+class SharedStateCollector:
+    """Gauges read from PostgreSQL and Redis when scraped (one value for all instances)."""
+
+    def collect(self):
+        from registry.models import Upload
+
+        uploads = GaugeMetricFamily(
+            "distr_upload_sessions_open", "Blob upload sessions started and not yet finished"
+        )
+        uploads.add_metric([], Upload.objects.count())
+        yield uploads
+        broker = getattr(settings, "CELERY_BROKER_URL", "") or settings.REDIS_URL
+        if broker.startswith(("redis://", "rediss://")):
+            queue = GaugeMetricFamily(
+                "distr_celery_queue_length", "Tasks waiting in the Celery broker", labels=["queue"]
+            )
+            queue.add_metric(["celery"], _redis_llen(broker, "celery"))
+            yield queue
+
+
+def _redis_llen(url: str, key: str) -> float:
+    import redis
+
+    try:
+        client = redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1)
+        return float(client.llen(key))
+    except redis.RedisError:
+        return float("nan")  # unknown, not zero: an alert on the queue must not go quiet
+
+
+def exposition() -> bytes:
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        process_text = generate_latest(registry)
+    else:
+        process_text = generate_latest(REGISTRY)
+    shared = CollectorRegistry()
+    shared.register(SharedStateCollector())
+    return process_text + generate_latest(shared)

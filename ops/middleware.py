@@ -1,0 +1,142 @@
+"""Middleware for operations: probe endpoints, and per-request logs and metrics."""
+
+import hmac
+import logging
+import re
+import time
+import uuid
+
+from django.conf import settings
+from django.http import HttpResponse, JsonResponse
+
+from ops import health, metrics
+
+request_log = logging.getLogger("distr.request")
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+
+
+class ProbeMiddleware:
+    """`/healthz`, `/readyz` and `/metrics`, answered before anything else runs: probes
+    and scrapers reach pods by IP over plain HTTP, so host validation and the HTTPS
+    redirect must not apply to them, and they are not worth a request log line."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        path = request.path_info
+        if path == "/healthz":
+            return JsonResponse({"status": "ok"})  # the process answers: alive
+        if path == "/readyz":
+            ready, checks = health.readiness()
+            body = {"status": "ok" if ready else "unavailable", "checks": checks}
+            return JsonResponse(body, status=200 if ready else 503)
+        if path == "/metrics":
+            if not _metrics_authorised(request):
+                return HttpResponse("metrics need the bearer token\n", status=401)
+            return HttpResponse(
+                metrics.exposition(), content_type="text/plain; version=0.0.4; charset=utf-8"
+            )
+        return self.get_response(request)
+
+
+def _metrics_authorised(request) -> bool:
+    token = settings.METRICS_BEARER_TOKEN
+    if not token:
+        return True
+    given = request.headers.get("Authorization", "").removeprefix("Bearer ")
+    return hmac.compare_digest(given.encode(), token.encode())
+
+
+class RequestLogMiddleware:
+    """One log line and the request metrics per request, written when the response is
+    closed (after its last byte, so blob transfers are timed whole). The request id comes
+    from `X-Request-ID` when the proxy sent a sane one, and is echoed back."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        started = time.perf_counter()
+        incoming = request.META.get("HTTP_X_REQUEST_ID", "")  # META: no header-dict build
+        request.request_id = incoming if _REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
+        response = self.get_response(request)
+        response["X-Request-ID"] = request.request_id
+        # Django closes the response when the server has sent it (or the client left);
+        # _resource_closers is how it runs callbacks then.
+        response._resource_closers.append(lambda: _finished(request, response, started))
+        return response
+
+
+def _finished(request, response, started: float) -> None:
+    duration = time.perf_counter() - started
+    match = getattr(request, "resolver_match", None)
+    route = match.url_name if match and match.url_name else "unmatched"
+    method, status = request.method, response.status_code
+    metrics.REQUESTS.labels(route, method, str(status)).inc()
+    metrics.LATENCY.labels(route, method).observe(duration)
+    sent = _response_bytes(response)
+    if route == "registry-blob" and method == "GET":
+        if status == 307:
+            metrics.BYTES_SERVED.labels("redirect").inc(getattr(response, "blob_bytes", 0))
+        elif status in (200, 206):
+            mode = "file" if hasattr(response, "file_to_stream") else "stream"
+            metrics.BYTES_SERVED.labels(mode).inc(sent or 0)
+    elif route == "registry-manifest" and method == "GET" and status == 200:
+        metrics.PULLS.inc()
+    fields = {
+        "request_id": request.request_id,
+        "method": method,
+        "path": request.path,
+        "route": route,
+        "status": status,
+        "bytes_in": _int(request.META.get("CONTENT_LENGTH")),
+        "bytes_out": sent,
+        "duration_ms": round(duration * 1000, 2),
+        "repository": match.kwargs.get("name") if match else None,
+        **_principal(request),
+        "remote_addr": request.META.get("REMOTE_ADDR"),
+        "user_agent": request.META.get("HTTP_USER_AGENT", "")[:200],
+    }
+    request_log.info(_text_line(fields), extra={"fields": fields})
+
+
+def _principal(request) -> dict:
+    """Who asked, by kind and a public identifier (a token's prefix, a user's id); never
+    a secret."""
+    principal = getattr(request, "principal", None)
+    if principal is not None:
+        identifier = f"token:{principal.token_prefix}" if principal.token_prefix else None
+        return {
+            "principal_kind": principal.kind,
+            "principal_id": identifier,
+            "vendor_id": principal.vendor_id,
+            "customer_id": principal.customer_id,
+        }
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        return {"principal_kind": "user", "principal_id": f"user:{user.pk}"}
+    return {"principal_kind": "anonymous", "principal_id": None}
+
+
+def _response_bytes(response) -> int | None:
+    if response.has_header("Content-Length"):
+        return _int(response["Content-Length"])
+    return None if response.streaming else len(response.content)
+
+
+def _int(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _text_line(fields: dict) -> str:
+    """The human-readable form (LOG_FORMAT=text); JSON output uses the fields instead."""
+    who = fields["principal_id"] or fields["principal_kind"]
+    return (
+        f"{fields['method']} {fields['path']} {fields['status']} "
+        f"{fields['bytes_out'] if fields['bytes_out'] is not None else '-'}B "
+        f"{fields['duration_ms']}ms {who} rid={fields['request_id']}"
+    )
