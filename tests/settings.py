@@ -20,3 +20,6 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast use
 # whitenoise warns when STATIC_ROOT is missing; tests never collect static files.
 STATIC_ROOT = DATA_DIR / "static"  # noqa: F405
 STATIC_ROOT.mkdir(exist_ok=True)
+
+# Tests ingest pull events explicitly (analytics.ingestion.ingest_pass), never in a thread.
+ANALYTICS_EMBEDDED_INGEST_SECONDS = 0
