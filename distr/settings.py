@@ -223,6 +223,7 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Vendor API: pull analytics. Authenticate with `Bearer distr_api_…`.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],  # the schema holds no data
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

@@ -79,3 +79,70 @@ def licensed(client, vendor, customer, other_customer):
     license_grant(customer, "acme/app")
     license_grant(other_customer, "acme/app")
     return pushed
+
+
+def store_pulls(
+    customer,
+    repository: str,
+    tag: str,
+    *,
+    days_ago: int = 0,
+    count: int = 1,
+    prefix: str = "distr_pull_tok",
+    address: str = "10.2.0.1",
+    vendor_slug=None,
+):
+    """Ingest `count` pulls by tag as if captured `days_ago` days ago (real ingestion)."""
+    import datetime
+
+    from django.utils import timezone
+
+    from analytics.events import CapturedPull
+    from analytics.ingestion import pull_events_store
+
+    when = timezone.now() - datetime.timedelta(days=days_ago)
+    pull_events_store(
+        events=[
+            CapturedPull(
+                event_id=f"db:{uuid.uuid4().hex}",
+                vendor_slug=vendor_slug or customer.vendor.slug,
+                customer_id=customer.id,
+                token_prefix=prefix,
+                repository=repository,
+                reference=tag,
+                digest="sha256:" + uuid.uuid5(uuid.NAMESPACE_URL, tag).hex * 2,
+                client_address=address,
+                user_agent="test",
+                occurred_at=when,
+            )
+            for _ in range(count)
+        ]
+    )
+
+
+@pytest.fixture
+def history(client, vendor, customer, other_customer):
+    """acme/app tags 1.0, 1.1, 2.0 (pushed in that order); globex pulled 1.0 three times
+    two days ago and 2.0 today; initech 1.0 twice 40 days ago and 1.1 once 35 days ago;
+    hooli is licensed and never pulled. Vendor umbrella has pulls of its own."""
+    from customers.services import vendor_create
+
+    for tag in ("1.0", "1.1", "2.0"):
+        push_image(client, "acme/app", tag)
+    hooli = customer_create(vendor=vendor, slug="hooli", name="Hooli")[0]
+    for who in (customer, other_customer, hooli):
+        license_grant(who, "acme/app")
+    store_pulls(customer, "acme/app", "1.0", days_ago=2, count=3)
+    store_pulls(customer, "acme/app", "2.0", days_ago=0, count=1, prefix="distr_pull_two")
+    store_pulls(other_customer, "acme/app", "1.0", days_ago=40, count=2)
+    store_pulls(other_customer, "acme/app", "1.1", days_ago=35, count=1)
+    umbrella = vendor_create(slug="umbrella", name="Umbrella")[0]
+    wesker = customer_create(vendor=umbrella, slug="wesker", name="Wesker")[0]
+    store_pulls(wesker, "umbrella/tool", "1.0", count=5)
+    return {
+        "globex": customer,
+        "initech": other_customer,
+        "hooli": hooli,
+        "umbrella": umbrella,
+        "wesker": wesker,
+    }

@@ -7,11 +7,13 @@ import uuid
 
 import pytest
 import redis
+import requests
 from django.utils import timezone
 
 from analytics import stream
 from analytics.events import pull_fields
 from analytics.models import PullEvent, PullEventOutbox, PullRollup
+from analytics.services import api_token_mint
 from customers.services import customer_create, token_mint
 from tests.analytics.conftest import redis_url
 from tests.analytics.worker import CeleryWorker
@@ -183,6 +185,20 @@ def test_skopeo_pulls_are_ingested_by_a_worker_with_exact_counts(
     assert multi_events.filter(counted=True).count() == 1
     assert multi_events.filter(counted=False).count() == 2
     assert PullEvent.objects.filter(counted=True).count() == 4
+
+    # The API on the same server answers from those rollups.
+    secret = api_token_mint(vendor=globex[0].vendor, name="e2e").secret
+    response = requests.get(
+        f"{registry.url}/api/v1/analytics/customers/top",
+        params={"days": 1},
+        headers={"Authorization": f"Bearer {secret}"},
+        timeout=10,
+    )
+    assert response.status_code == 200, response.text
+    assert [(r["customer"], r["pulls"]) for r in response.json()["results"]] == [
+        ("globex", 3),
+        ("initech", 1),
+    ]
 
 
 def _append_synthetic(names, customers, count: int) -> None:
