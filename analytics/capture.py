@@ -20,6 +20,8 @@ logger = logging.getLogger(__name__)
 
 
 def pull_record(*, request, repository_name: str, reference: str, digest: str) -> None:
+    if not settings.ANALYTICS_CAPTURE_ENABLED:
+        return
     try:
         fields = _fields(request, repository_name, reference, digest)
         if not stream.analytics_redis_enabled():

@@ -180,6 +180,7 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 # Pull analytics (docs/analytics.md). Capture appends to a Redis stream when
 # ANALYTICS_REDIS_URL is set (REDIS_URL by default), else writes to the database.
+ANALYTICS_CAPTURE_ENABLED = env.bool("ANALYTICS_CAPTURE_ENABLED", default=True)
 ANALYTICS_REDIS_URL = env.str("ANALYTICS_REDIS_URL", default=REDIS_URL)
 ANALYTICS_STREAM = env.str("ANALYTICS_STREAM", default="distr:pulls")
 ANALYTICS_STREAM_MAXLEN = env.int("ANALYTICS_STREAM_MAXLEN", default=1_000_000)
