@@ -42,6 +42,15 @@ def upsert_adding(
     if not rows:
         return
     updates = ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in added)
+    if connection.vendor == "postgresql":
+        column_list = ", ".join(columns)
+        with connection.cursor() as cursor:
+            stage = _stage(cursor, table, columns, rows)
+            cursor.execute(
+                f"INSERT INTO {table} ({column_list}) SELECT {column_list} FROM {stage} "
+                f"ON CONFLICT ({', '.join(conflict)}) DO UPDATE SET {updates}"
+            )
+        return
     per_row = "(" + ", ".join(["%s"] * len(columns)) + ")"
     for chunk in _chunks(rows, _SQLITE_MAX_PARAMS // len(columns)):
         sql = (
@@ -69,19 +78,25 @@ def _values(table, columns, rows, conflict, returning) -> list[tuple]:
     return result
 
 
-def _postgresql(table, columns, rows, conflict, returning) -> list[tuple]:
+def _stage(cursor, table: str, columns: Sequence[str], rows: Sequence[Sequence]) -> str:
+    """COPY rows into this connection's temp table shaped like `table`; returns its name."""
     stage = f"_stage_{table}"
     column_list = ", ".join(columns)
+    # One temp table per connection, reused (created again if a rollback undid it).
+    cursor.execute(
+        f"CREATE TEMP TABLE IF NOT EXISTS {stage} AS SELECT {column_list} FROM {table} WITH NO DATA"
+    )
+    cursor.execute(f"TRUNCATE {stage}")
+    with cursor.cursor.copy(f"COPY {stage} ({column_list}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+    return stage
+
+
+def _postgresql(table, columns, rows, conflict, returning) -> list[tuple]:
+    column_list = ", ".join(columns)
     with connection.cursor() as cursor:
-        # One temp table per connection, reused (created again if a rollback undid it).
-        cursor.execute(
-            f"CREATE TEMP TABLE IF NOT EXISTS {stage} AS "
-            f"SELECT {column_list} FROM {table} WITH NO DATA"
-        )
-        cursor.execute(f"TRUNCATE {stage}")
-        with cursor.cursor.copy(f"COPY {stage} ({column_list}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
+        stage = _stage(cursor, table, columns, rows)
         cursor.execute(
             f"INSERT INTO {table} ({column_list}) SELECT {column_list} FROM {stage} "
             f"ON CONFLICT ({', '.join(conflict)}) DO NOTHING RETURNING {', '.join(returning)}"

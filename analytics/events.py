@@ -52,7 +52,10 @@ def pull_fields(
 
 def pull_from_fields(event_id: str, fields: dict) -> CapturedPull:
     """Decode stream or outbox fields (bytes or str); raises ValueError when malformed."""
-    f = {_text(k): _text(v) for k, v in fields.items()}
+    if fields and isinstance(next(iter(fields)), bytes):  # a stream entry: all bytes
+        f = {k.decode(): v.decode() for k, v in fields.items()}
+    else:
+        f = {_text(k): _text(v) for k, v in fields.items()}
     micros = int(f["ts"])
     return CapturedPull(
         event_id=event_id,

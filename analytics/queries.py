@@ -140,33 +140,38 @@ def version_adoption(
         _rollups(vendor=vendor, period=period, repository=repository)
         .filter(customer__isnull=False)
         .exclude(tag="")
-        .values("customer_id", "customer__slug", "repository", "tag")
+        .values("customer_id", "repository", "tag")
         .annotate(last=Max("day"))
+        .values_list("customer_id", "repository", "tag", "last")
     )
-    by_customer: dict[tuple, list[dict]] = {}
-    for row in pulled:
-        by_customer.setdefault((row["customer_id"], row["repository"]), []).append(row)
+    by_customer: dict[tuple, dict[str, datetime.date]] = {}
+    for customer_id, repo, tag, last in pulled:
+        by_customer.setdefault((customer_id, repo), {})[tag] = last
     catalog = _current_tags({repo for _, repo in by_customer})
+    releases = {repo: _releases_newest_first(tags) for repo, tags in catalog.items()}
+    rank = {repo: {tag: i for i, tag in enumerate(names)} for repo, names in releases.items()}
+    slugs = dict(
+        Customer.objects.filter(
+            vendor_id=vendor.id, id__in={c for c, _ in by_customer}
+        ).values_list("id", "slug")
+    )
     result = []
-    for (customer_id, repo), rows in sorted(
-        by_customer.items(), key=lambda item: (item[1][0]["customer__slug"], item[0][1])
-    ):
+    for (customer_id, repo), tags in by_customer.items():
         current = catalog.get(repo, {})
-        newest = max(rows, key=lambda r: tag_order_key(r["tag"], current.get(r["tag"])))
-        releases = _releases_newest_first(current)
-        latest = releases[0] if releases else None
-        behind = releases.index(newest["tag"]) if newest["tag"] in releases else None
+        newest = max(tags, key=lambda t: tag_order_key(t, current.get(t)))
+        latest = releases.get(repo, [None])[0] if releases.get(repo) else None
         result.append(
             {
                 "customer_id": customer_id,
-                "customer": newest["customer__slug"],
+                "customer": slugs.get(customer_id, ""),
                 "repository": repo,
-                "newest_tag": newest["tag"],
+                "newest_tag": newest,
                 "latest_tag": latest,
-                "behind": behind,
-                "last_pull": max(r["last"] for r in rows),
+                "behind": rank.get(repo, {}).get(newest),
+                "last_pull": max(tags.values()),
             }
         )
+    result.sort(key=lambda r: (r["customer"], r["repository"]))
     return result
 
 

@@ -2,12 +2,14 @@
 "1.10" is newer than "1.9" and "v2.0.0" newer than "1.9.9"; push order otherwise."""
 
 import datetime
+from functools import lru_cache
 
 from packaging.version import InvalidVersion, Version
 
 _EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
 
 
+@lru_cache(maxsize=65536)  # dashboards order the same few hundred tags again and again
 def tag_version(tag: str) -> Version | None:
     try:
         return Version(tag)  # accepts a leading "v"

@@ -243,16 +243,19 @@ def ingestion_throughput(events: int) -> dict:
     now = timezone.now()
     pipe = client.pipeline(transaction=False)
     for n in range(events):
+        # Each customer runs three images at one version each, from two tokens and four
+        # machines: ~1,500 rollup rows a day, like real traffic (not one row per event).
         customer = rng.randrange(len(customer_ids))
+        repo, tag = (customer * 7 + rng.randrange(3)) % 20, customer % 30
         pipe.xadd(
             settings.ANALYTICS_STREAM,
             pull_fields(
                 vendor_slug="bulk",
                 customer_id=customer_ids[customer],
                 token_prefix=f"distr_pull_{customer:04d}{rng.randrange(2)}",
-                repository=f"bulk/repo{rng.randrange(20)}",
-                reference=f"1.{rng.randrange(30)}.0",
-                digest="sha256:" + f"{rng.randrange(600):064x}",
+                repository=f"bulk/repo{repo}",
+                reference=f"1.{tag}.0",
+                digest="sha256:" + f"{repo * 100 + tag:064x}",
                 client_address=f"10.{customer % 250}.{rng.randrange(4)}.1",
                 user_agent="containerd/1.7.0",
                 occurred_at=now,
