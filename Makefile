@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 export PORT
 
-.PHONY: run test lint install install-dev migrate bench bench-s3 clean
+.PHONY: run test lint install install-dev migrate bench bench-s3 bench-analytics clean worker beat
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,17 @@ bench: install-dev
 # Blob pulls on S3 (moto): presigned redirect versus streaming through distr.
 bench-s3: install-dev
 	$(BIN)/python bench/s3.py
+
+# Celery (needs REDIS_URL): the worker ingests pull events; exactly one beat schedules it.
+worker: migrate
+	$(BIN)/celery -A distr worker --pool=solo -l INFO --without-mingle --without-gossip
+
+beat: install
+	$(BIN)/celery -A distr beat -l INFO --schedule $${DATA_DIR:-./data}/celerybeat-schedule
+
+# Pull analytics: capture overhead, ingestion throughput, dashboard queries (PostgreSQL).
+bench-analytics: install-dev
+	$(BIN)/python bench/analytics.py
 
 clean:
 	rm -rf $(VENV) .stamp-install .stamp-install-dev staticfiles

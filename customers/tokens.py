@@ -12,7 +12,7 @@ import hmac
 import secrets
 import string
 
-KIND_PREFIX = {"push": "distr_push_", "pull": "distr_pull_"}
+KIND_PREFIX = {"push": "distr_push_", "pull": "distr_pull_", "api": "distr_api_"}
 _ALPHABET = string.ascii_letters + string.digits
 _RANDOM_LENGTH = 43  # 43 * log2(62) = 256.1 bits
 _VISIBLE_RANDOM = 8

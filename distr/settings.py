@@ -45,6 +45,9 @@ INSTALLED_APPS = [
     "portal",
     "analytics",
     "ops",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI assets served locally: no CDN (air-gapped)
 ]
 
 MIDDLEWARE = [
@@ -232,6 +235,9 @@ ACCOUNT_RATE_LIMITS = {
     "signup": "20/m/ip",
 }
 ACCOUNT_FORMS = {"reset_password": "portal.forms.PortalResetPasswordForm"}
+# A reset asked on one vendor's portal for an address it does not know sends nothing (not
+# even allauth's "unknown account" note, which would advertise sign-up).
+ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False
 MFA_ADAPTER = "portal.adapters.PortalMFAAdapter"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = env.str("MFA_TOTP_ISSUER", default="")  # empty: the vendor's name
@@ -254,6 +260,67 @@ CSRF_COOKIE_SAMESITE = "Lax"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Celery (distr/celery.py). Without a broker, tasks run in process: `make run` needs no Redis.
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
+CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="distr")
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_SERIALIZER = CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+# Pull analytics (docs/analytics.md). Capture appends to a Redis stream when
+# ANALYTICS_REDIS_URL is set (REDIS_URL by default), else writes to the database.
+ANALYTICS_CAPTURE_ENABLED = env.bool("ANALYTICS_CAPTURE_ENABLED", default=True)
+ANALYTICS_REDIS_URL = env.str("ANALYTICS_REDIS_URL", default=REDIS_URL)
+ANALYTICS_STREAM = env.str("ANALYTICS_STREAM", default="distr:pulls")
+ANALYTICS_STREAM_MAXLEN = env.int("ANALYTICS_STREAM_MAXLEN", default=1_000_000)
+ANALYTICS_REDIS_TIMEOUT_SECONDS = env.float("ANALYTICS_REDIS_TIMEOUT_SECONDS", default=0.1)
+ANALYTICS_REDIS_RETRY_SECONDS = env.float("ANALYTICS_REDIS_RETRY_SECONDS", default=10.0)
+ANALYTICS_BATCH_SIZE = env.int("ANALYTICS_BATCH_SIZE", default=5000)
+ANALYTICS_INGEST_MAX_BATCHES = env.int("ANALYTICS_INGEST_MAX_BATCHES", default=200)
+ANALYTICS_INGEST_INTERVAL_SECONDS = env.float("ANALYTICS_INGEST_INTERVAL_SECONDS", default=10.0)
+ANALYTICS_CLAIM_IDLE_SECONDS = env.float("ANALYTICS_CLAIM_IDLE_SECONDS", default=60.0)
+# Without a broker, each web process ingests in a thread this often (0: never).
+ANALYTICS_EMBEDDED_INGEST_SECONDS = env.float("ANALYTICS_EMBEDDED_INGEST_SECONDS", default=10.0)
+ANALYTICS_RETENTION_DAYS = env.int("ANALYTICS_RETENTION_DAYS", default=90)
+# Test hooks only: hold an ingestion batch at "transaction" or "ack" for crash tests.
+ANALYTICS_TEST_PAUSE_AT = env.str("ANALYTICS_TEST_PAUSE_AT", default="")
+ANALYTICS_TEST_PAUSE_SECONDS = env.float("ANALYTICS_TEST_PAUSE_SECONDS", default=0.0)
+CELERY_BEAT_SCHEDULE = {
+    "analytics-ingest": {
+        "task": "analytics.tasks.pull_events_ingest",
+        "schedule": ANALYTICS_INGEST_INTERVAL_SECONDS,
+        "options": {"expires": ANALYTICS_INGEST_INTERVAL_SECONDS},  # no pile-up when behind
+    },
+    "analytics-retention": {
+        "task": "analytics.tasks.pull_events_prune",
+        "schedule": 3600.0,
+        "options": {"expires": 3600},
+    },
+}
+
+# JSON API (analytics now; the console later) and its OpenAPI schema.
+REST_FRAMEWORK = {
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "analytics.api.authentication.ApiTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "distr API",
+    "DESCRIPTION": "Vendor API: pull analytics. Authenticate with `Bearer distr_api_…`.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],  # the schema holds no data
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+
 # Outside DEBUG, cookies are Secure whenever distr is reached over HTTPS (a plain-HTTP
 # embedded install on a laptop could not sign in otherwise).
 if not DEBUG and (

@@ -241,3 +241,15 @@ def _denial(grants: list[LicenseGrant], repository_name: str, today: datetime.da
         if license.valid_from > today:
             return f"licence '{license.name}' is valid from {license.valid_from.isoformat()}"
     return f"no licence of yours covers {repository_name}"
+
+
+def customers_with_active_license(*, vendor_id: int, today: datetime.date) -> dict[int, list[str]]:
+    """customer id -> names of that customer's licences active on `today` (analytics'
+    "gone quiet" list starts from these)."""
+    active: dict[int, list[str]] = {}
+    for license in License.objects.filter(
+        vendor_id=vendor_id, status=License.Status.ACTIVE, valid_from__lte=today
+    ).order_by("name"):
+        if _is_active(license, today):
+            active.setdefault(license.customer_id, []).append(license.name)
+    return active

@@ -10,6 +10,7 @@ from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
+from analytics.capture import pull_record
 from registry import selectors
 from registry.access import CATALOG, DELETE, PULL, PUSH, access_check
 from registry.auth import principal_from_request
@@ -177,6 +178,10 @@ class ManifestView(RegistryView):
         response["Content-Length"] = str(len(manifest.content))
         response["Docker-Content-Digest"] = manifest.digest
         response["ETag"] = f'"{manifest.digest}"'
+        if request.method == "GET":  # a pull; HEAD only checks (docs/analytics.md)
+            pull_record(
+                request=request, repository_name=name, reference=reference, digest=manifest.digest
+            )
         return response
 
     head = get

@@ -24,3 +24,5 @@ STATIC_ROOT.mkdir(exist_ok=True)
 # The live gunicorn serves static files straight from the source tree (no collectstatic).
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+# Tests ingest pull events explicitly (analytics.ingestion.ingest_pass), never in a thread.
+ANALYTICS_EMBEDDED_INGEST_SECONDS = 0

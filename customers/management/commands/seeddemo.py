@@ -31,9 +31,7 @@ class Command(BaseCommand):
             token_revoke(token=token)
         minted = token_mint(vendor=vendor_row, kind="push", name=DEMO_TOKEN_NAME)
         password = _portal_admin(vendor_row, admin_email)
-        self.stderr.write(
-            f"portal: /p/{vendor_row.slug}/  sign in as {admin_email} / {password}"
-        )
+        self.stderr.write(f"portal: /p/{vendor_row.slug}/  sign in as {admin_email} / {password}")
         self.stdout.write(minted.secret)
 
 

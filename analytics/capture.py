@@ -1,0 +1,73 @@
+"""Record a pull: the one function the registry calls on a successful manifest GET.
+
+One XADD to the Redis stream (approximately capped at ANALYTICS_STREAM_MAXLEN). When Redis
+is unreachable, or not configured (the embedded default), the event is one INSERT into the
+database outbox instead, and the next ingestion pass takes it from there (Celery beat, or
+analytics.embedded without a broker). Nothing here may fail or noticeably slow the pull.
+"""
+
+import logging
+
+from django.conf import settings
+from django.utils import timezone
+
+from analytics import stream
+from analytics.embedded import ingester_ensure_started
+from analytics.events import pull_fields
+from analytics.models import PullEventOutbox
+
+logger = logging.getLogger(__name__)
+
+
+def pull_record(*, request, repository_name: str, reference: str, digest: str) -> None:
+    if not settings.ANALYTICS_CAPTURE_ENABLED:
+        return
+    try:
+        fields = _fields(request, repository_name, reference, digest)
+        if not stream.analytics_redis_enabled():
+            _outbox_write(fields)
+            ingester_ensure_started()
+        elif not _append(fields):
+            _outbox_write(fields)
+    except Exception:  # a lost analytics event must never turn into a failed pull
+        logger.exception("pull event for %s@%s not recorded", repository_name, reference)
+
+
+def _fields(request, repository_name: str, reference: str, digest: str) -> dict[str, str]:
+    principal = request.principal
+    namespace = repository_name.split("/", 1)[0]
+    # Another vendor's customer pulling a public repository is anonymous to this vendor.
+    own = not principal.is_anonymous and principal.vendor_slug == namespace
+    return pull_fields(
+        vendor_slug=namespace,
+        customer_id=principal.customer_id if own else None,
+        token_prefix=principal.token_prefix if own else "",
+        repository=repository_name,
+        reference=reference,
+        digest=digest,
+        client_address=request.META.get("REMOTE_ADDR"),
+        user_agent=request.META.get("HTTP_USER_AGENT", ""),
+        occurred_at=timezone.now(),
+    )
+
+
+def _append(fields: dict[str, str]) -> bool:
+    breaker = stream.capture_breaker
+    if not breaker.allows():
+        return False
+    try:
+        stream.capture_client().xadd(
+            stream.stream_key(),
+            fields,
+            maxlen=settings.ANALYTICS_STREAM_MAXLEN,
+            approximate=True,
+        )
+    except Exception as exc:  # noqa: BLE001 - any Redis trouble means: use the database
+        breaker.trip(settings.ANALYTICS_REDIS_RETRY_SECONDS)
+        logger.warning("analytics: Redis unreachable (%s); writing pull events to the DB", exc)
+        return False
+    return True
+
+
+def _outbox_write(fields: dict[str, str]) -> None:
+    PullEventOutbox.objects.create(payload=fields)

@@ -1,0 +1,278 @@
+"""Dashboard reads, all from the daily rollups (never the raw events), all scoped to one
+vendor through `_rollups()`: no other function here touches PullRollup directly.
+
+Dates are UTC days, both ends included. Every function returns plain dicts, ready for
+the JSON API, the CSV export and the dashboard templates.
+"""
+
+import datetime
+from dataclasses import dataclass
+
+from django.db.models import Max, Sum
+from django.utils import timezone
+
+from analytics.models import PullRollup
+from analytics.versions import tag_order_key, tag_version
+from customers.models import Customer, Vendor
+from licensing.selectors import customers_with_active_license
+from registry.models import Tag
+
+PERIODS = (7, 30, 90)
+MAX_RANGE_DAYS = 366
+QUIET_DAYS = 30
+
+
+@dataclass(frozen=True)
+class DateRange:
+    start: datetime.date
+    end: datetime.date
+
+    @property
+    def days(self) -> list[datetime.date]:
+        count = (self.end - self.start).days + 1
+        return [self.start + datetime.timedelta(days=n) for n in range(count)]
+
+
+def date_range(
+    *,
+    days: int | None = None,
+    start: datetime.date | None = None,
+    end: datetime.date | None = None,
+    today: datetime.date | None = None,
+) -> DateRange:
+    """The last `days` days up to today (30 by default), or start..end; at most a year."""
+    end = end or today or timezone.now().date()
+    start = start or end - datetime.timedelta(days=(days or 30) - 1)
+    if start > end:
+        raise ValueError("the range starts after it ends")
+    if (end - start).days + 1 > MAX_RANGE_DAYS:
+        raise ValueError(f"a range spans at most {MAX_RANGE_DAYS} days")
+    return DateRange(start, end)
+
+
+def _rollups(
+    *,
+    vendor: Vendor,
+    period: DateRange | None = None,
+    repository: str | None = None,
+    customer_id: int | None = None,
+):
+    """The one place a vendor's rollups are read from."""
+    rows = PullRollup.objects.filter(vendor_id=vendor.id)
+    if period is not None:
+        rows = rows.filter(day__gte=period.start, day__lte=period.end)
+    if repository:
+        rows = rows.filter(repository=repository)
+    if customer_id is not None:
+        rows = rows.filter(customer_id=customer_id)
+    return rows
+
+
+def pulls_per_day(
+    *, vendor: Vendor, period: DateRange, repository: str | None = None
+) -> list[dict]:
+    """One row per day of the range (zero-filled): pulls that day."""
+    counts = dict(
+        _rollups(vendor=vendor, period=period, repository=repository)
+        .values("day")
+        .annotate(total=Sum("pulls"))
+        .values_list("day", "total")
+    )
+    return [{"day": day, "pulls": counts.get(day, 0)} for day in period.days]
+
+
+def top_customers(
+    *, vendor: Vendor, period: DateRange, repository: str | None = None, limit: int = 10
+) -> list[dict]:
+    rows = (
+        _rollups(vendor=vendor, period=period, repository=repository)
+        .filter(customer__isnull=False)
+        .values("customer_id", "customer__slug", "customer__name")
+        .annotate(total=Sum("pulls"), last=Max("day"))
+        .order_by("-total", "customer__slug")[:limit]
+    )
+    return [
+        {
+            "customer_id": r["customer_id"],
+            "customer": r["customer__slug"],
+            "customer_name": r["customer__name"],
+            "pulls": r["total"],
+            "last_pull": r["last"],
+        }
+        for r in rows
+    ]
+
+
+def top_repositories(*, vendor: Vendor, period: DateRange, limit: int = 10) -> list[dict]:
+    rows = (
+        _rollups(vendor=vendor, period=period)
+        .values("repository")
+        .annotate(total=Sum("pulls"))
+        .order_by("-total", "repository")[:limit]
+    )
+    return [{"repository": r["repository"], "pulls": r["total"]} for r in rows]
+
+
+def top_tags(
+    *, vendor: Vendor, period: DateRange, repository: str | None = None, limit: int = 10
+) -> list[dict]:
+    rows = (
+        _rollups(vendor=vendor, period=period, repository=repository)
+        .exclude(tag="")
+        .values("repository", "tag")
+        .annotate(total=Sum("pulls"))
+        .order_by("-total", "repository", "tag")[:limit]
+    )
+    return [{"repository": r["repository"], "tag": r["tag"], "pulls": r["total"]} for r in rows]
+
+
+def version_adoption(
+    *, vendor: Vendor, period: DateRange, repository: str | None = None
+) -> list[dict]:
+    """Per customer and repository: the newest tag the customer pulled in the range, the
+    repository's latest release, and how many releases the customer is behind.
+
+    Tags order by semantic version where they parse (packaging), by push time otherwise;
+    a tag that parses outranks one that does not. "Latest" is the newest current tag of
+    the repository, ignoring pre-releases unless nothing else exists; `behind` counts
+    current tags newer than the customer's newest (None when that tag is gone)."""
+    pulled = (
+        _rollups(vendor=vendor, period=period, repository=repository)
+        .filter(customer__isnull=False)
+        .exclude(tag="")
+        .values("customer_id", "repository", "tag")
+        .annotate(last=Max("day"))
+        .values_list("customer_id", "repository", "tag", "last")
+    )
+    by_customer: dict[tuple, dict[str, datetime.date]] = {}
+    for customer_id, repo, tag, last in pulled:
+        by_customer.setdefault((customer_id, repo), {})[tag] = last
+    catalog = _current_tags({repo for _, repo in by_customer})
+    releases = {repo: _releases_newest_first(tags) for repo, tags in catalog.items()}
+    rank = {repo: {tag: i for i, tag in enumerate(names)} for repo, names in releases.items()}
+    slugs = dict(
+        Customer.objects.filter(
+            vendor_id=vendor.id, id__in={c for c, _ in by_customer}
+        ).values_list("id", "slug")
+    )
+    result = []
+    for (customer_id, repo), tags in by_customer.items():
+        current = catalog.get(repo, {})
+        newest = max(tags, key=lambda t: tag_order_key(t, current.get(t)))
+        latest = releases.get(repo, [None])[0] if releases.get(repo) else None
+        result.append(
+            {
+                "customer_id": customer_id,
+                "customer": slugs.get(customer_id, ""),
+                "repository": repo,
+                "newest_tag": newest,
+                "latest_tag": latest,
+                "behind": rank.get(repo, {}).get(newest),
+                "last_pull": max(tags.values()),
+            }
+        )
+    result.sort(key=lambda r: (r["customer"], r["repository"]))
+    return result
+
+
+def _current_tags(repositories: set[str]) -> dict[str, dict[str, datetime.datetime]]:
+    """repository -> {tag: last moved}; names are vendor-namespaced, so this stays within
+    the vendor whose rollups named them."""
+    catalog: dict[str, dict[str, datetime.datetime]] = {}
+    for repo, tag, updated in Tag.objects.filter(repository__name__in=repositories).values_list(
+        "repository__name", "name", "updated_at"
+    ):
+        catalog.setdefault(repo, {})[tag] = updated
+    return catalog
+
+
+def _releases_newest_first(tags: dict[str, datetime.datetime]) -> list[str]:
+    ordered = sorted(tags, key=lambda t: tag_order_key(t, tags[t]), reverse=True)
+    final = [
+        t for t in ordered if not ((v := tag_version(t)) and (v.is_prerelease or v.is_devrelease))
+    ]
+    return final or ordered
+
+
+def customers_gone_quiet(
+    *, vendor: Vendor, quiet_days: int = QUIET_DAYS, today: datetime.date | None = None
+) -> list[dict]:
+    """Customers with an active licence and no pull in the last `quiet_days` days."""
+    today = today or timezone.now().date()
+    licensed = customers_with_active_license(vendor_id=vendor.id, today=today)
+    if not licensed:
+        return []
+    last_pulls = dict(
+        _rollups(vendor=vendor)
+        .filter(customer_id__in=licensed)
+        .values("customer_id")
+        .annotate(last=Max("day"))
+        .values_list("customer_id", "last")
+    )
+    since = today - datetime.timedelta(days=quiet_days - 1)
+    quiet = [cid for cid in licensed if last_pulls.get(cid) is None or last_pulls[cid] < since]
+    customers = Customer.objects.filter(vendor_id=vendor.id, id__in=quiet).order_by("slug")
+    return [
+        {
+            "customer_id": c.id,
+            "customer": c.slug,
+            "customer_name": c.name,
+            "last_pull": last_pulls.get(c.id),
+            "licenses": licensed[c.id],
+        }
+        for c in customers
+    ]
+
+
+def customer_history(
+    *, vendor: Vendor, customer_id: int, period: DateRange, repository: str | None = None
+) -> list[dict]:
+    """A customer's pulls per day, repository and tag (newest day first)."""
+    rows = (
+        _rollups(vendor=vendor, period=period, repository=repository, customer_id=customer_id)
+        .values("day", "repository", "tag")
+        .annotate(total=Sum("pulls"))
+        .order_by("-day", "repository", "tag")
+    )
+    return [
+        {"day": r["day"], "repository": r["repository"], "tag": r["tag"], "pulls": r["total"]}
+        for r in rows
+    ]
+
+
+def daily_rollups(
+    *, vendor: Vendor, period: DateRange, repository: str | None = None
+) -> list[dict]:
+    """The daily rollups themselves, one row per customer, repository, tag and digest
+    (`manage.py pullreport`). Distinct counts are per row: they do not add up across rows."""
+    rows = (
+        _rollups(vendor=vendor, period=period, repository=repository)
+        .values(
+            "day",
+            "customer__slug",
+            "repository",
+            "tag",
+            "digest",
+            "pulls",
+            "distinct_tokens",
+            "distinct_addresses",
+        )
+        .order_by("day", "customer__slug", "repository", "tag", "digest")
+    )
+    return [
+        {
+            "day": r["day"],
+            "customer": r["customer__slug"] or "",
+            "repository": r["repository"],
+            "tag": r["tag"],
+            "digest": r["digest"],
+            "pulls": r["pulls"],
+            "distinct_tokens": r["distinct_tokens"],
+            "distinct_addresses": r["distinct_addresses"],
+        }
+        for r in rows
+    ]
+
+
+def customer_by_slug(*, vendor: Vendor, slug: str) -> Customer | None:
+    return Customer.objects.filter(vendor_id=vendor.id, slug=slug).first()
