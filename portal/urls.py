@@ -4,7 +4,7 @@ the prefix, so reverse() gives the right URL either way)."""
 
 from django.urls import path
 
-from portal.views import console_admin, console_customers, customer, public
+from portal.views import analytics, console_admin, console_customers, customer, public
 
 app_name = "portal"
 
@@ -19,6 +19,7 @@ urlpatterns = [
     path("tokens/", customer.tokens, name="tokens"),
     path("tokens/<int:token_id>/revoke", customer.token_revoke_view, name="token-revoke"),
     path("team/", customer.team, name="team"),
+    path("history/", analytics.history, name="history"),
     path("team/<int:member_id>/remove", customer.team_remove, name="team-remove"),
     path(
         "team/invitations/<int:invitation_id>/revoke",
@@ -119,4 +120,15 @@ urlpatterns = [
         name="console-staff-invitation-revoke",
     ),
     path("console/audit/", console_admin.audit_log, name="console-audit"),
+    path("console/analytics/", analytics.dashboard, name="console-analytics"),
+    path(
+        "console/analytics/export/<str:table>.csv",
+        analytics.export,
+        name="console-analytics-export",
+    ),
+    path(
+        "console/analytics/customers/<str:slug>/",
+        analytics.customer_dashboard,
+        name="console-analytics-customer",
+    ),
 ]
