@@ -14,7 +14,12 @@ HOST = "portal.acme.test"
 
 
 def test_dashboard_and_history_render_with_charts(
-    live_registry, embedded_mode, history, vendor, new_page, axe_script
+    live_registry,
+    embedded_mode,
+    history,
+    vendor,
+    new_page,  # noqa: F811 - the fixture imported above
+    axe_script,  # noqa: F811
 ):
     brand(vendor, HOST, display_name="Acme Software", primary_color="#0e7490")
     staff(vendor, "admin@acme.test")
