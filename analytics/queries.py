@@ -127,7 +127,11 @@ def top_tags(
 
 
 def version_adoption(
-    *, vendor: Vendor, period: DateRange, repository: str | None = None
+    *,
+    vendor: Vendor,
+    period: DateRange,
+    repository: str | None = None,
+    customer_id: int | None = None,
 ) -> list[dict]:
     """Per customer and repository: the newest tag the customer pulled in the range, the
     repository's latest release, and how many releases the customer is behind.
@@ -137,7 +141,7 @@ def version_adoption(
     the repository, ignoring pre-releases unless nothing else exists; `behind` counts
     current tags newer than the customer's newest (None when that tag is gone)."""
     pulled = (
-        _rollups(vendor=vendor, period=period, repository=repository)
+        _rollups(vendor=vendor, period=period, repository=repository, customer_id=customer_id)
         .filter(customer__isnull=False)
         .exclude(tag="")
         .values("customer_id", "repository", "tag")

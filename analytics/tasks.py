@@ -4,6 +4,7 @@ import logging
 
 from celery import shared_task
 
+from analytics.dashboard import dashboards_refresh as refresh
 from analytics.ingestion import ingest_pass
 from analytics.retention import pull_events_prune as prune
 
@@ -24,3 +25,9 @@ def pull_events_ingest() -> int:
 @shared_task(name="analytics.tasks.pull_events_prune", ignore_result=True)
 def pull_events_prune() -> int:
     return prune()
+
+
+@shared_task(name="analytics.tasks.dashboards_refresh", ignore_result=True)
+def dashboards_refresh() -> int:
+    """Recompute dashboard snapshots of vendors with recent pulls (analytics/dashboard.py)."""
+    return refresh()

@@ -78,6 +78,8 @@ def _setup_django(data_dir: str) -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
+    # The dashboard pages render templates with {% static %}: collect what they name.
+    call_command("collectstatic", verbosity=0, interactive=False)
 
 
 # --- 1. capture overhead ------------------------------------------------------------------
@@ -375,12 +377,77 @@ def dashboard_queries(target_events: int, repeats: int) -> dict:
                 "median_ms": round(statistics.median(values), 1),
                 "max_ms": round(max(values), 1),
             }
-    return {"rollup_rows": rows, "events_behind_rollups": int(events), "endpoints": timings}
+    pages = _dashboard_pages(big, customer, repeats)
+    return {
+        "rollup_rows": rows,
+        "events_behind_rollups": int(events),
+        "endpoints": timings,
+        "pages": pages,
+    }
+
+
+def _dashboard_pages(vendor, customer_slug: str, repeats: int) -> dict:
+    """Server time of the console's analytics pages (every query of the page, templates,
+    SVG charts), as a signed-in admin sees them."""
+    from allauth.account.models import EmailAddress
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    from customers.models import VendorMember
+
+    password = "bench-password-1"  # noqa: S105 - a throw-away benchmark account
+    user = get_user_model().objects.create_user(
+        username="bench-admin", email="bench@big.test", password=password
+    )
+    EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
+    VendorMember.objects.create(vendor=vendor, user=user, role="admin")
+    browser = Client()
+    browser.post(
+        f"/p/{vendor.slug}/accounts/login/",
+        {"login": "bench@big.test", "password": password},
+    )
+    from django.core.cache import cache
+
+    from analytics.dashboard import dashboards_refresh
+
+    def timed(path: str, days: int, before=None) -> dict:
+        values = []
+        for _ in range(repeats + 1):
+            if before:
+                before()
+            start = time.perf_counter()
+            response = browser.get(path, {"days": days})
+            values.append((time.perf_counter() - start) * 1000)
+            assert response.status_code == 200, response.content[:300]
+        values = values[1:]
+        return {"median_ms": round(statistics.median(values), 1), "max_ms": round(max(values), 1)}
+
+    def forget_snapshots():
+        # Keep the session (cache-backed sessions are not used; sessions live in the DB).
+        cache.clear()
+
+    dashboard = f"/p/{vendor.slug}/console/analytics/"
+    customer_page = f"/p/{vendor.slug}/console/analytics/customers/{customer_slug}/"
+    timings = {}
+    start = time.perf_counter()
+    snapshots = dashboards_refresh()
+    timings["worker: refresh all snapshots"] = {
+        "snapshots": snapshots,
+        "seconds": round(time.perf_counter() - start, 2),
+    }
+    for days in (7, 30, 90):
+        timings[f"dashboard from snapshot ({days}d)"] = timed(dashboard, days)
+        timings[f"dashboard computed live ({days}d)"] = timed(dashboard, days, forget_snapshots)
+        timings[f"customer page ({days}d)"] = timed(customer_page, days, forget_snapshots)
+    return timings
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="small sizes, a smoke run")
+    parser.add_argument(
+        "--only", choices=["capture", "ingestion", "queries"], help="run one part only"
+    )
     args = parser.parse_args()
     plan = (
         {"requests": 300, "events": 20_000, "rollup_events": 1_000_000, "repeats": 3}
@@ -390,17 +457,22 @@ def main() -> None:
     data_dir = tempfile.mkdtemp(prefix="distr-bench-analytics-")
     _setup_django(data_dir)
     results = {"plan": plan}
-    print("capture overhead …", flush=True)
-    results["capture"] = capture_overhead(data_dir, plan["requests"])
-    print(json.dumps(results["capture"], indent=2), flush=True)
-    print("ingestion throughput …", flush=True)
-    results["ingestion"] = ingestion_throughput(plan["events"])
-    print(json.dumps(results["ingestion"], indent=2), flush=True)
-    print("dashboard queries …", flush=True)
-    results["queries"] = dashboard_queries(plan["rollup_events"], plan["repeats"])
-    print(json.dumps(results["queries"], indent=2), flush=True)
+    if args.only in (None, "capture"):
+        print("capture overhead …", flush=True)
+        results["capture"] = capture_overhead(data_dir, plan["requests"])
+        print(json.dumps(results["capture"], indent=2), flush=True)
+    if args.only in (None, "ingestion"):
+        print("ingestion throughput …", flush=True)
+        results["ingestion"] = ingestion_throughput(plan["events"])
+        print(json.dumps(results["ingestion"], indent=2), flush=True)
+    if args.only in (None, "queries"):
+        print("dashboard queries …", flush=True)
+        results["queries"] = dashboard_queries(plan["rollup_events"], plan["repeats"])
+        print(json.dumps(results["queries"], indent=2), flush=True)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2))
+    if args.only:
+        return
     slowest = max(t["max_ms"] for t in results["queries"]["endpoints"].values())
     print(
         f"\ncapture added (median): redis {results['capture']['redis']['added_median_ms']} ms, "

@@ -284,6 +284,9 @@ ANALYTICS_CLAIM_IDLE_SECONDS = env.float("ANALYTICS_CLAIM_IDLE_SECONDS", default
 # Without a broker, each web process ingests in a thread this often (0: never).
 ANALYTICS_EMBEDDED_INGEST_SECONDS = env.float("ANALYTICS_EMBEDDED_INGEST_SECONDS", default=10.0)
 ANALYTICS_RETENTION_DAYS = env.int("ANALYTICS_RETENTION_DAYS", default=90)
+# Dashboards may lag ingestion by this much: snapshots are refreshed (and live results kept)
+# for this long (analytics/dashboard.py).
+ANALYTICS_DASHBOARD_REFRESH_SECONDS = env.int("ANALYTICS_DASHBOARD_REFRESH_SECONDS", default=60)
 # Test hooks only: hold an ingestion batch at "transaction" or "ack" for crash tests.
 ANALYTICS_TEST_PAUSE_AT = env.str("ANALYTICS_TEST_PAUSE_AT", default="")
 ANALYTICS_TEST_PAUSE_SECONDS = env.float("ANALYTICS_TEST_PAUSE_SECONDS", default=0.0)
@@ -292,6 +295,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "analytics.tasks.pull_events_ingest",
         "schedule": ANALYTICS_INGEST_INTERVAL_SECONDS,
         "options": {"expires": ANALYTICS_INGEST_INTERVAL_SECONDS},  # no pile-up when behind
+    },
+    "analytics-dashboards": {
+        "task": "analytics.tasks.dashboards_refresh",
+        "schedule": ANALYTICS_DASHBOARD_REFRESH_SECONDS,
+        "options": {"expires": ANALYTICS_DASHBOARD_REFRESH_SECONDS},
     },
     "analytics-retention": {
         "task": "analytics.tasks.pull_events_prune",

@@ -9,6 +9,7 @@ from django.shortcuts import render
 
 from analytics import queries
 from analytics.charts import bar_chart, line_chart
+from analytics.dashboard import dashboard_get
 from analytics.exports import rows_to_csv
 from portal import selectors
 from portal.views.access import customer_page, staff_page
@@ -51,6 +52,14 @@ def _filters(request) -> tuple[queries.DateRange | None, str, dict, str]:
     return period, values["repository"], values, ""
 
 
+TABLE_ROWS = 50
+
+
+def _most_behind_first(row: dict):
+    behind = row["behind"]
+    return (behind is None, -(behind or 0), row["customer"], row["repository"])
+
+
 def _daily_chart(rows, title):
     return line_chart([(r["day"], r["pulls"]) for r in rows], title=title, unit="pulls")
 
@@ -68,30 +77,26 @@ def dashboard(request):
         "query": request.GET.urlencode(),
     }
     if period is not None:
-        vendor = request.vendor
-        daily = queries.pulls_per_day(vendor=vendor, period=period, repository=repository or None)
-        top_customers = queries.top_customers(
-            vendor=vendor, period=period, repository=repository or None
-        )
+        data = dashboard_get(vendor=request.vendor, period=period, repository=repository)
         context.update(
+            data,
             period=period,
-            total=sum(r["pulls"] for r in daily),
+            total=sum(r["pulls"] for r in data["daily"]),
             daily_chart=_daily_chart(
-                daily, f"Pulls per day, {period.start:%d %b} to {period.end:%d %b %Y}"
+                data["daily"], f"Pulls per day, {period.start:%d %b} to {period.end:%d %b %Y}"
             ),
-            top_customers=top_customers,
             customers_chart=bar_chart(
-                [(r["customer_name"], r["pulls"]) for r in top_customers],
+                [(r["customer_name"], r["pulls"]) for r in data["top_customers"]],
                 title="Pulls by customer (top 10)",
                 unit="pulls",
             ),
-            top_repositories=queries.top_repositories(vendor=vendor, period=period),
-            top_tags=queries.top_tags(vendor=vendor, period=period, repository=repository or None),
-            adoption=queries.version_adoption(
-                vendor=vendor, period=period, repository=repository or None
-            ),
-            quiet=queries.customers_gone_quiet(vendor=vendor),
             quiet_days=queries.QUIET_DAYS,
+            # Long tables show their first rows (most behind first); CSV has all of them.
+            adoption=sorted(data["adoption"], key=_most_behind_first)[:TABLE_ROWS],
+            adoption_count=len(data["adoption"]),
+            quiet=data["quiet"][:TABLE_ROWS],
+            quiet_count=len(data["quiet"]),
+            table_rows=TABLE_ROWS,
         )
     return render(request, "console/analytics.html", context, status=400 if error else 200)
 
@@ -135,11 +140,9 @@ def customer_dashboard(request, slug: str):
             response = HttpResponse(rows_to_csv(rows), content_type="text/csv; charset=utf-8")
             response["Content-Disposition"] = f'attachment; filename="{slug}-pulls.csv"'
             return response
-        adoption = [
-            r
-            for r in queries.version_adoption(vendor=request.vendor, period=period)
-            if r["customer_id"] == customer.id
-        ]
+        adoption = queries.version_adoption(
+            vendor=request.vendor, period=period, customer_id=customer.id
+        )
         context.update(
             period=period,
             rows=rows,
