@@ -58,7 +58,9 @@ class SharedStateCollector:
             queue = GaugeMetricFamily(
                 "distr_celery_queue_length", "Tasks waiting in the Celery broker", labels=["queue"]
             )
-            queue.add_metric(["celery"], _redis_llen(broker, "celery"))
+            # Celery's Redis transport keeps a queue's waiting tasks in a list of its name.
+            name = settings.CELERY_TASK_DEFAULT_QUEUE
+            queue.add_metric([name], _redis_llen(broker, name))
             yield queue
 
 
