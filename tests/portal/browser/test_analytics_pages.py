@@ -1,13 +1,8 @@
 """The analytics pages in Debian's Chromium: charts render as SVG, axe-core finds no
 WCAG A/AA violation, and the dashboard fits a 375 px screen. Screenshots in screenshots/."""
 
-from tests.portal.browser.conftest import (  # noqa: F401 - fixtures used by name
-    axe_script,
-    axe_violations,
-    browser,
-    new_page,
-    screenshot,
-)
+from tests.analytics.conftest import embedded_mode, history, other_customer  # noqa: F401
+from tests.portal.browser.conftest import axe_violations, screenshot
 from tests.portal.browser.helpers import brand, customer_user, portal_url, sign_in, staff
 
 HOST = "portal.acme.test"
@@ -15,11 +10,11 @@ HOST = "portal.acme.test"
 
 def test_dashboard_and_history_render_with_charts(
     live_registry,
-    embedded_mode,
-    history,
+    embedded_mode,  # noqa: F811 - the fixture imported above
+    history,  # noqa: F811
     vendor,
-    new_page,  # noqa: F811 - the fixture imported above
-    axe_script,  # noqa: F811
+    new_page,
+    axe_script,
 ):
     brand(vendor, HOST, display_name="Acme Software", primary_color="#0e7490")
     staff(vendor, "admin@acme.test")
