@@ -11,6 +11,12 @@ SESSION_VENDOR_KEY = "portal_vendor_id"
 # Paths that never belong to a portal: answered without a vendor lookup, so the registry's
 # hot paths pay nothing for the portal.
 _NOT_PORTAL = ("/v2/", "/v2", "/static/", "/admin/", "/api/", "/healthz", "/readyz", "/metrics")
+# Portal pages load only their own stylesheet, script and images (and the data: QR code of
+# TOTP set-up): no inline script or style, nothing from elsewhere, no framing.
+PORTAL_CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
 # allauth's pages only exist inside a portal.
 _PORTAL_ONLY = ("/accounts/",)
 
@@ -46,6 +52,9 @@ class PortalTenantMiddleware:
                 request.user = AnonymousUser()
             request.portal = PortalAccess(vendor=vendor, user=request.user)
         try:
-            return self.get_response(request)
+            response = self.get_response(request)
         finally:
             set_script_prefix(original_prefix)
+        if vendor is not None:
+            response.headers.setdefault("Content-Security-Policy", PORTAL_CSP)
+        return response

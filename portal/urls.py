@@ -11,6 +11,7 @@ app_name = "portal"
 urlpatterns = [
     path("", public.home, name="home"),
     path("invite/<str:key>/", public.invitation, name="invitation"),
+    path("brand/theme.css", public.brand_theme, name="brand-theme"),
     path("brand/logo", public.brand_logo, name="brand-logo"),
     path("brand/favicon", public.brand_favicon, name="brand-favicon"),
     # Customer pages

@@ -79,6 +79,21 @@ def _brand_image(request, field: str):
     return response
 
 
+def brand_theme(request):
+    """The vendor's colours as CSS variables: a stylesheet, so pages need no inline style
+    and the Content-Security-Policy can forbid it."""
+    if getattr(request, "vendor", None) is None:
+        raise Http404("no portal here")
+    from portal.branding import brand_for
+
+    response = HttpResponse(
+        f":root{{{brand_for(request.vendor).css_variables}}}\n",
+        content_type="text/css; charset=utf-8",
+    )
+    response["Cache-Control"] = "public, max-age=31536000, immutable"  # URLs carry ?v=
+    return response
+
+
 def brand_logo(request):
     return _brand_image(request, "logo")
 

@@ -145,3 +145,15 @@ def umbrella_pushed(umbrella) -> dict:
     response = put_manifest(ci, "umbrella/secret", "1.0", raw)
     assert response.status_code == 201, response.content
     return {"1.0": response["Docker-Content-Digest"]}
+
+
+def with_theme(html: str, host: str | None = None) -> str:
+    """The page followed by its brand stylesheet: colours live in /brand/theme.css (no
+    inline style, so the CSP can forbid it)."""
+    import re
+
+    href = re.search(r'href="([^"]*/brand/theme\.css[^"]*)"', html).group(1)
+    client = Client(HTTP_HOST=host) if host else Client()
+    response = client.get(href.replace("&amp;", "&"))
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/css")
+    return html + response.content.decode()

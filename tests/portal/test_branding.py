@@ -7,7 +7,7 @@ from django.test import Client
 
 from portal.branding import brand_for, contrast, darken_until_readable, readable_on
 from portal.models import Branding
-from tests.portal.conftest import ACME_HOST, UMBRELLA_HOST, sign_in
+from tests.portal.conftest import ACME_HOST, UMBRELLA_HOST, sign_in, with_theme
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 40
 
@@ -23,8 +23,10 @@ def branding_post(**extra):
 
 @pytest.mark.django_db
 def test_each_portal_shows_only_its_own_brand(acme, umbrella, globex_admin, initech_user):
-    acme_page = sign_in(globex_admin, acme).get("/p/acme/overview/").content.decode()
-    umbrella_page = sign_in(initech_user, umbrella).get("/p/umbrella/overview/").content.decode()
+    acme_page = with_theme(sign_in(globex_admin, acme).get("/p/acme/overview/").content.decode())
+    umbrella_page = with_theme(
+        sign_in(initech_user, umbrella).get("/p/umbrella/overview/").content.decode()
+    )
     assert "Acme Software" in acme_page and "--brand-primary:#aa1111" in acme_page
     assert "Umbrella Cloud" not in acme_page and "#2222bb" not in acme_page
     assert "Umbrella Cloud" in umbrella_page and "--brand-primary:#2222bb" in umbrella_page
@@ -49,7 +51,7 @@ def test_login_page_on_each_host(acme, umbrella, host, name, other):
 
 @pytest.mark.django_db
 def test_vendor_without_branding_uses_its_name_and_defaults(vendor):
-    body = Client().get("/p/acme/accounts/login/").content.decode()
+    body = with_theme(Client().get("/p/acme/accounts/login/").content.decode())
     assert "Acme Corp" in body
     assert "--brand-primary:#1f4fd1" in body
 
@@ -70,7 +72,7 @@ def test_branding_form_saves_and_pages_follow(acme, acme_admin):
     branding = Branding.objects.get(vendor=acme)
     assert branding.display_name == "Acme Downloads"
     assert branding.primary_color == "#0055aa"
-    page = Client().get("/p/acme/accounts/login/").content.decode()
+    page = with_theme(Client().get("/p/acme/accounts/login/").content.decode())
     assert "Acme Downloads" in page and "--brand-primary:#0055aa" in page
     assert "© Acme 2025" in page and "mailto:help@acme.test" in page
 
@@ -102,7 +104,7 @@ def test_logo_upload_is_served_with_type_and_csp(acme, acme_admin):
     on_host = Client(HTTP_HOST=ACME_HOST).get("/brand/logo")
     assert on_host.content == PNG
     # Pages show the logo instead of the name.
-    page = Client().get("/p/acme/accounts/login/").content.decode()
+    page = with_theme(Client().get("/p/acme/accounts/login/").content.decode())
     assert 'src="/p/acme/brand/logo?v=' in page
 
 
@@ -174,7 +176,7 @@ def test_light_primary_gets_a_darkened_link_colour(acme):
     assert brand.link != "#ffee00"
     assert contrast(brand.link, "#ffffff") >= 4.5
     assert brand.on_primary == "#000000"
-    page = Client().get("/p/acme/accounts/login/").content.decode()
+    page = with_theme(Client().get("/p/acme/accounts/login/").content.decode())
     assert f"--brand-link:{brand.link}" in page
 
 

@@ -9,7 +9,7 @@ from django.test import Client
 
 from customers.models import AccessToken, AuditEvent, Customer
 from customers.services import audit_record
-from tests.portal.conftest import PASSWORD, login, sign_in
+from tests.portal.conftest import PASSWORD, login, sign_in, with_theme
 
 pytestmark = pytest.mark.django_db
 
@@ -92,7 +92,7 @@ def test_404_under_a_portal_is_branded(acme):
     body = response.content.decode()
     assert "Page not found" in body
     assert "Acme Software" in body
-    assert "--brand-primary:#aa1111" in body
+    assert "--brand-primary:#aa1111" in with_theme(body)
     assert 'href="/p/acme/"' in body
 
 
@@ -184,3 +184,12 @@ def test_audit_log_pages(acme, acme_viewer):
     targets = [e.target for e in second.context["events"]]
     assert len(targets) == 5 and second.context["next_before"] is None
     assert not set(targets) & {e.target for e in first.context["events"]}
+
+
+def test_portal_pages_carry_a_strict_csp_and_the_registry_does_not(acme):
+    page = Client().get("/p/acme/accounts/login/")
+    policy = page["Content-Security-Policy"]
+    for directive in ("script-src 'self'", "style-src 'self'", "frame-ancestors 'none'"):
+        assert directive in policy
+    assert "unsafe-inline" not in policy and "<style" not in page.content.decode()
+    assert "Content-Security-Policy" not in Client().get("/v2/")

@@ -6,7 +6,7 @@ import re
 import pytest
 from django.test import Client
 
-from tests.portal.conftest import ACME_HOST, UMBRELLA_HOST, login, sign_in
+from tests.portal.conftest import ACME_HOST, UMBRELLA_HOST, login, sign_in, with_theme
 
 pytestmark = pytest.mark.django_db
 
@@ -39,7 +39,7 @@ def test_login_page_on_prefix_route_is_branded_and_links_keep_the_prefix(acme):
     assert response.status_code == 200
     body = response.content.decode()
     assert "Acme Software" in body
-    assert "--brand-primary:#aa1111" in body
+    assert "--brand-primary:#aa1111" in with_theme(body)
     actions = re.findall(r'<form[^>]*action="([^"]+)"', body)
     assert actions, body
     assert all(a.startswith("/p/acme/") for a in actions if a.startswith("/")), actions

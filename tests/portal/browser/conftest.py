@@ -42,8 +42,11 @@ def new_page(browser):
     """`new_page(width=...)`: a page in a fresh browser context (its own cookies)."""
     contexts = []
 
-    def make(width: int = 1280, height: int = 900):
-        context = browser.new_context(viewport={"width": width, "height": height})
+    def make(width: int = 1280, height: int = 900, bypass_csp: bool = True):
+        # axe-core is injected as a script, which the portal's CSP would refuse.
+        context = browser.new_context(
+            viewport={"width": width, "height": height}, bypass_csp=bypass_csp
+        )
         context.set_default_timeout(15_000)
         contexts.append(context)
         return context.new_page()

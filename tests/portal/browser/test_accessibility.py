@@ -126,3 +126,28 @@ def test_pages_work_without_javascript(live_registry, portal_content, browser):
     page.click("button:has-text('Preview')")  # the no-JS fallback of the live preview
     assert "1 tag" in page.inner_text("main")
     context.close()
+
+
+def test_pages_run_under_the_content_security_policy(live_registry, portal_content, new_page):
+    """With the CSP enforced: the brand's theme, the stylesheet and the script all load from
+    the portal itself, and Chromium reports no violation."""
+    page = new_page(bypass_csp=False)
+    violations = []
+    page.on(
+        "console",
+        lambda message: (
+            violations.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
+    sign_in(page, portal_url(live_registry, HOST, "/accounts/login/"), "admin@acme.test")
+    response = page.goto(portal_url(live_registry, HOST, "/console/branding/"))
+    assert "script-src 'self'" in response.headers["content-security-policy"]
+    # The theme stylesheet applied the vendor's (pale yellow) colour to the top bar.
+    assert page.eval_on_selector(".topbar", "e => getComputedStyle(e).backgroundColor") == (
+        "rgb(245, 197, 24)"
+    )
+    page.goto(portal_url(live_registry, HOST, f"/console/licenses/{portal_content['license']}/"))
+    page.fill("#id_pattern", "1.*")
+    page.locator("#grant-preview >> text=2 tags").wait_for()  # portal.js ran
+    page.goto(portal_url(live_registry, HOST, "/accounts/2fa/"))
+    assert violations == []
