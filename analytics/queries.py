@@ -8,6 +8,7 @@ the JSON API, the CSV export and the dashboard templates.
 import datetime
 from dataclasses import dataclass
 
+from django.db import connection
 from django.db.models import Max, Sum
 from django.utils import timezone
 
@@ -84,22 +85,31 @@ def pulls_per_day(
 def top_customers(
     *, vendor: Vendor, period: DateRange, repository: str | None = None, limit: int = 10
 ) -> list[dict]:
-    rows = (
+    # Group by the id alone and name the few winners afterwards: joining the customer
+    # table for every rollup row cost more than the aggregation (bench/analytics.py).
+    rows = list(
         _rollups(vendor=vendor, period=period, repository=repository)
         .filter(customer__isnull=False)
-        .values("customer_id", "customer__slug", "customer__name")
+        .values("customer_id")
         .annotate(total=Sum("pulls"), last=Max("day"))
-        .order_by("-total", "customer__slug")[:limit]
+        .order_by("-total", "customer_id")
     )
+    names = dict(
+        (c_id, (slug, name))
+        for c_id, slug, name in Customer.objects.filter(
+            vendor_id=vendor.id, id__in=[r["customer_id"] for r in rows]
+        ).values_list("id", "slug", "name")
+    )
+    rows.sort(key=lambda r: (-r["total"], names.get(r["customer_id"], ("", ""))[0]))
     return [
         {
             "customer_id": r["customer_id"],
-            "customer": r["customer__slug"],
-            "customer_name": r["customer__name"],
+            "customer": names.get(r["customer_id"], ("", ""))[0],
+            "customer_name": names.get(r["customer_id"], ("", ""))[1],
             "pulls": r["total"],
             "last_pull": r["last"],
         }
-        for r in rows
+        for r in rows[:limit]
     ]
 
 
@@ -140,43 +150,90 @@ def version_adoption(
     a tag that parses outranks one that does not. "Latest" is the newest current tag of
     the repository, ignoring pre-releases unless nothing else exists; `behind` counts
     current tags newer than the customer's newest (None when that tag is gone)."""
-    pulled = (
+    rows = (
         _rollups(vendor=vendor, period=period, repository=repository, customer_id=customer_id)
         .filter(customer__isnull=False)
         .exclude(tag="")
-        .values("customer_id", "repository", "tag")
-        .annotate(last=Max("day"))
-        .values_list("customer_id", "repository", "tag", "last")
     )
-    by_customer: dict[tuple, dict[str, datetime.date]] = {}
-    for customer_id, repo, tag, last in pulled:
-        by_customer.setdefault((customer_id, repo), {})[tag] = last
-    catalog = _current_tags({repo for _, repo in by_customer})
+    pairs = set(rows.values_list("repository", "tag").distinct())
+    catalog = _current_tags({repo for repo, _ in pairs})
     releases = {repo: _releases_newest_first(tags) for repo, tags in catalog.items()}
     rank = {repo: {tag: i for i, tag in enumerate(names)} for repo, names in releases.items()}
+    # Order the few distinct tags here, then let the database keep each customer's newest
+    # per repository: far fewer rows leave the database than one per customer and tag.
+    order = {
+        repo: _oldest_first([t for r, t in pairs if r == repo], catalog.get(repo, {}))
+        for repo in {r for r, _ in pairs}
+    }
+    ordinal = {(repo, tag): i for repo, tags in order.items() for i, tag in enumerate(tags)}
+    newest = _newest_per_customer(rows, ordinal)
     slugs = dict(
-        Customer.objects.filter(
-            vendor_id=vendor.id, id__in={c for c, _ in by_customer}
-        ).values_list("id", "slug")
+        Customer.objects.filter(vendor_id=vendor.id, id__in={c for c, _ in newest}).values_list(
+            "id", "slug"
+        )
     )
     result = []
-    for (customer_id, repo), tags in by_customer.items():
-        current = catalog.get(repo, {})
-        newest = max(tags, key=lambda t: tag_order_key(t, current.get(t)))
-        latest = releases.get(repo, [None])[0] if releases.get(repo) else None
+    for (customer_id, repo), (position, last) in newest.items():
+        tag = order[repo][position]
         result.append(
             {
                 "customer_id": customer_id,
                 "customer": slugs.get(customer_id, ""),
                 "repository": repo,
-                "newest_tag": newest,
-                "latest_tag": latest,
-                "behind": rank.get(repo, {}).get(newest),
-                "last_pull": max(tags.values()),
+                "newest_tag": tag,
+                "latest_tag": releases[repo][0] if releases.get(repo) else None,
+                "behind": rank.get(repo, {}).get(tag),
+                "last_pull": last,
             }
         )
     result.sort(key=lambda r: (r["customer"], r["repository"]))
     return result
+
+
+def _oldest_first(tags: list[str], pushed: dict[str, datetime.datetime]) -> list[str]:
+    return sorted(tags, key=lambda t: tag_order_key(t, pushed.get(t)))
+
+
+_VALUES_MAX = 5000  # (repository, tag) pairs passed to the database in one VALUES list
+
+
+def _newest_per_customer(rows, ordinal: dict[tuple[str, str], int]) -> dict[tuple, tuple]:
+    """(customer, repository) -> (ordinal of the newest tag pulled, last day pulled)."""
+    if not ordinal:
+        return {}
+    if len(ordinal) > _VALUES_MAX:  # rare: too many tags to pass; group in Python instead
+        newest: dict[tuple, tuple] = {}
+        for customer_id, repo, tag, last in (
+            rows.values("customer_id", "repository", "tag")
+            .annotate(last=Max("day"))
+            .values_list("customer_id", "repository", "tag", "last")
+        ):
+            position, latest_day = newest.get((customer_id, repo), (-1, last))
+            newest[(customer_id, repo)] = (
+                max(position, ordinal[(repo, tag)]),
+                max(latest_day, last),
+            )
+        return newest
+    sql, params = rows.values("customer_id", "repository", "tag", "day").query.sql_with_params()
+    values = ", ".join(["(%s, %s, CAST(%s AS INTEGER))"] * len(ordinal))
+    # Only placeholders and Django's own compiled SQL are formatted in.
+    ranked = (
+        f"WITH ranks(repository, tag, position) AS (VALUES {values}) "  # noqa: S608
+        "SELECT r.customer_id, r.repository, MAX(k.position), MAX(r.day) "
+        f"FROM ({sql}) r JOIN ranks k ON k.repository = r.repository AND k.tag = r.tag "
+        "GROUP BY r.customer_id, r.repository"
+    )
+    flat = [value for (repo, tag), i in ordinal.items() for value in (repo, tag, i)]
+    with connection.cursor() as cursor:
+        cursor.execute(ranked, [*flat, *params])
+        return {
+            (customer_id, repo): (position, _as_date(last))
+            for customer_id, repo, position, last in cursor.fetchall()
+        }
+
+
+def _as_date(value) -> datetime.date:
+    return value if isinstance(value, datetime.date) else datetime.date.fromisoformat(value)
 
 
 def _current_tags(repositories: set[str]) -> dict[str, dict[str, datetime.datetime]]:
@@ -206,15 +263,23 @@ def customers_gone_quiet(
     licensed = customers_with_active_license(vendor_id=vendor.id, today=today)
     if not licensed:
         return []
+    since = today - datetime.timedelta(days=quiet_days - 1)
+    # Who pulled recently (an index range on vendor and day), then the last pull of the
+    # few who did not: cheaper than every customer's last pull over all time.
+    recent = set(
+        _rollups(vendor=vendor)
+        .filter(day__gte=since, customer_id__in=licensed)
+        .values_list("customer_id", flat=True)
+        .distinct()
+    )
+    quiet = [cid for cid in licensed if cid not in recent]
     last_pulls = dict(
         _rollups(vendor=vendor)
-        .filter(customer_id__in=licensed)
+        .filter(customer_id__in=quiet)
         .values("customer_id")
         .annotate(last=Max("day"))
         .values_list("customer_id", "last")
     )
-    since = today - datetime.timedelta(days=quiet_days - 1)
-    quiet = [cid for cid in licensed if last_pulls.get(cid) is None or last_pulls[cid] < since]
     customers = Customer.objects.filter(vendor_id=vendor.id, id__in=quiet).order_by("slug")
     return [
         {

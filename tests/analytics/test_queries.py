@@ -140,3 +140,14 @@ def test_date_range_limits():
         queries.date_range(start=_today(), end=_days_ago(1))
     with pytest.raises(ValueError):
         queries.date_range(days=400)
+
+
+def test_version_adoption_is_the_same_when_tags_are_grouped_in_python(
+    embedded_mode, history, vendor, monkeypatch
+):
+    """Past _VALUES_MAX distinct tags the ranking falls back to Python: same answer."""
+    period = queries.date_range(days=90)
+    in_database = queries.version_adoption(vendor=vendor, period=period)
+    monkeypatch.setattr(queries, "_VALUES_MAX", 0)
+    assert queries.version_adoption(vendor=vendor, period=period) == in_database
+    assert [r["newest_tag"] for r in in_database] == ["2.0", "1.1"]
