@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
@@ -108,8 +109,6 @@ def team(request):
     form = InviteCustomerUserForm(request.POST or None)
     if request.method == "POST":
         if not access.is_customer_admin:
-            from django.core.exceptions import PermissionDenied
-
             raise PermissionDenied("Only your organisation's admins can invite.")
         if form.is_valid():
             try:
