@@ -15,6 +15,7 @@ from analytics import stream
 from analytics.embedded import ingester_ensure_started
 from analytics.events import pull_fields
 from analytics.models import PullEventOutbox
+from analytics.outbox_buffer import buffer as outbox_buffer
 
 logger = logging.getLogger(__name__)
 
@@ -25,7 +26,10 @@ def pull_record(*, request, repository_name: str, reference: str, digest: str) -
     try:
         fields = _fields(request, repository_name, reference, digest)
         if not stream.analytics_redis_enabled():
-            _outbox_write(fields)
+            if settings.ANALYTICS_OUTBOX_BUFFER_SECONDS > 0:
+                outbox_buffer.add(fields)  # batched: SQLite has one writer at a time
+            else:
+                _outbox_write(fields)
             ingester_ensure_started()
         elif not _append(fields):
             _outbox_write(fields)

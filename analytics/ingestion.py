@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import redis
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 
 from analytics import bulk, stream
 from analytics.events import CapturedPull, pull_from_fields
@@ -298,8 +298,20 @@ def outbox_ingest_batch() -> IngestResult:
     return IngestResult(read=len(rows), stored=stored, batches=1)
 
 
+def _yield_sqlite_lock() -> None:
+    """SQLite has one writer, and a thread that starts its next write transaction at once
+    keeps winning the lock: pauses between batches let pulls (token last-use) and pushes
+    write too. Without the pause, wrk saw manifest GETs time out after 2 s."""
+    if connection.vendor == "sqlite":
+        time.sleep(settings.ANALYTICS_SQLITE_BATCH_PAUSE_SECONDS)
+
+
 def ingest_pass(*, max_batches: int | None = None) -> IngestResult:
     """Drain the outbox and the stream until both are empty (or `max_batches` batches)."""
+    from analytics.outbox_buffer import buffer
+
+    buffer.flush()  # events this process still holds go first
+
     result = IngestResult()
     limit = max_batches if max_batches is not None else settings.ANALYTICS_INGEST_MAX_BATCHES
     while result.batches < limit:
@@ -307,6 +319,7 @@ def ingest_pass(*, max_batches: int | None = None) -> IngestResult:
         result.add(batch)
         if batch.read == 0:
             break
+        _yield_sqlite_lock()
     if stream.analytics_redis_enabled():
         try:
             _stream_drain(result, limit)

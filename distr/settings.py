@@ -284,6 +284,17 @@ ANALYTICS_CLAIM_IDLE_SECONDS = env.float("ANALYTICS_CLAIM_IDLE_SECONDS", default
 # Without a broker, each web process ingests in a thread this often (0: never).
 ANALYTICS_EMBEDDED_INGEST_SECONDS = env.float("ANALYTICS_EMBEDDED_INGEST_SECONDS", default=10.0)
 ANALYTICS_RETENTION_DAYS = env.int("ANALYTICS_RETENTION_DAYS", default=90)
+# Without Redis, pull events wait this long in process memory and go to the outbox in one
+# write (SQLite has a single writer); 0 writes each at once (analytics/outbox_buffer.py).
+ANALYTICS_OUTBOX_BUFFER_SECONDS = env.float(
+    "ANALYTICS_OUTBOX_BUFFER_SECONDS",
+    default=1.0 if DATABASES["default"]["ENGINE"].endswith("sqlite3") else 0.0,
+)
+ANALYTICS_OUTBOX_BUFFER_MAX = env.int("ANALYTICS_OUTBOX_BUFFER_MAX", default=1000)
+# On SQLite, ingestion pauses this long between batches so other writers get the lock.
+ANALYTICS_SQLITE_BATCH_PAUSE_SECONDS = env.float(
+    "ANALYTICS_SQLITE_BATCH_PAUSE_SECONDS", default=0.1
+)
 # Dashboards may lag ingestion by this much: snapshots are refreshed (and live results kept)
 # for this long (analytics/dashboard.py).
 ANALYTICS_DASHBOARD_REFRESH_SECONDS = env.int("ANALYTICS_DASHBOARD_REFRESH_SECONDS", default=60)

@@ -26,3 +26,7 @@ WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
 # Tests ingest pull events explicitly (analytics.ingestion.ingest_pass), never in a thread.
 ANALYTICS_EMBEDDED_INGEST_SECONDS = 0
+# Tests look at the outbox right after a pull: write each event at once (the batched
+# writer has its own tests).
+ANALYTICS_OUTBOX_BUFFER_SECONDS = 0
+ANALYTICS_SQLITE_BATCH_PAUSE_SECONDS = 0.01

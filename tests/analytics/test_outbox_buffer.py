@@ -1,0 +1,66 @@
+"""The embedded default's batched outbox writer (analytics/outbox_buffer.py): pulls wait
+in memory, are written in one transaction, survive a failed write, and reach the rollups
+exactly once."""
+
+import time
+
+import pytest
+
+from analytics.ingestion import ingest_pass
+from analytics.models import PullEventOutbox, PullRollup
+from analytics.outbox_buffer import buffer
+from tests.analytics.conftest import pull_client
+
+
+@pytest.fixture
+def buffered(embedded_mode, settings):
+    settings.ANALYTICS_OUTBOX_BUFFER_SECONDS = 0.2
+    settings.ANALYTICS_OUTBOX_BUFFER_MAX = 1000
+    buffer.flush()
+    yield
+    buffer.flush()
+
+
+def _pull(client, times: int) -> None:
+    for _ in range(times):
+        assert client.get("/v2/acme/app/manifests/1.0").status_code == 200
+
+
+def test_pulls_wait_in_memory_and_ingestion_takes_them(buffered, licensed, customer):
+    _pull(pull_client(customer), 3)
+    assert PullEventOutbox.objects.count() == 0 and buffer.waiting() == 3
+    assert ingest_pass().stored == 3  # the pass writes this process's waiting events first
+    assert buffer.waiting() == 0
+    assert PullRollup.objects.get().pulls == 3
+
+
+def test_a_full_buffer_is_written_at_once(buffered, settings, licensed, customer):
+    settings.ANALYTICS_OUTBOX_BUFFER_MAX = 2
+    _pull(pull_client(customer), 2)
+    assert PullEventOutbox.objects.count() == 2 and buffer.waiting() == 0
+
+
+def test_a_failed_write_keeps_the_events(buffered, licensed, customer, monkeypatch):
+    _pull(pull_client(customer), 2)
+    calls = []
+
+    def refuse(*args, **kwargs):
+        calls.append(1)
+        raise RuntimeError("database is locked")
+
+    monkeypatch.setattr(PullEventOutbox.objects, "bulk_create", refuse)
+    assert buffer.flush() == 0 and buffer.waiting() == 2 and calls
+    monkeypatch.undo()
+    assert buffer.flush() == 2
+    assert ingest_pass().stored == 2
+    assert PullRollup.objects.get().pulls == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_writer_thread_flushes_on_its_own(buffered, licensed, customer):
+    _pull(pull_client(customer), 4)
+    deadline = time.monotonic() + 5
+    while PullEventOutbox.objects.count() < 4:
+        assert time.monotonic() < deadline, "the writer thread did not write within 5 s"
+        time.sleep(0.05)
+    assert buffer.waiting() == 0
