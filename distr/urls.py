@@ -1,14 +1,14 @@
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 urlpatterns = [
     path("", include("registry.urls")),
     path("admin/", admin.site.urls),
-    path("api/v1/analytics/", include("analytics.api.urls")),
-    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
-    path("accounts/", include("allauth.urls")),
+    # (module name, app, namespace) tuples instead of include(): Django imports these on
+    # first use rather than now, so a process serving only the registry never loads DRF,
+    # drf-spectacular or allauth's views (about 30 MiB per process; see distr/api_urls.py).
+    path("api/", ("distr.api_urls", None, None)),
+    path("accounts/", ("allauth.urls", None, None)),
     path("", include("portal.urls")),
 ]
 
