@@ -64,3 +64,15 @@ def test_the_writer_thread_flushes_on_its_own(buffered, licensed, customer):
         assert time.monotonic() < deadline, "the writer thread did not write within 5 s"
         time.sleep(0.05)
     assert buffer.waiting() == 0
+
+
+def test_one_process_ingests_at_a_time(settings, tmp_path):
+    """The embedded ingester's flock: while one holds it, another pass stands aside."""
+    from analytics.embedded import _one_ingester
+
+    settings.DATA_DIR = tmp_path
+    with _one_ingester() as first:
+        with _one_ingester() as second:  # a second handle, as another process would open
+            assert (first, second) == (True, False)
+    with _one_ingester() as again:
+        assert again is True
