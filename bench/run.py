@@ -236,8 +236,8 @@ def distr_server(workdir: Path) -> Iterator[Server]:
         GUNICORN_ACCESS_LOG="",
         # Distribution runs at `log.level: warn` with its access log off; distr's one JSON
         # line per request (ops.middleware) is its access log, so it is off here as well.
-        # bench/README.md gives its cost separately.
-        LOG_LEVEL="WARNING",
+        # bench/README.md gives its cost separately (BENCH_DISTR_LOG_LEVEL=INFO turns it on).
+        LOG_LEVEL=os.environ.get("BENCH_DISTR_LOG_LEVEL", "WARNING"),
     )
     manage = [str(VENV_BIN / "python"), "manage.py"]
     run([*manage, "migrate", "--noinput"], env=env, timeout=300)
