@@ -14,7 +14,7 @@ import logging
 import threading
 
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import connections
 
 logger = logging.getLogger(__name__)
 _KEEP_AT_MOST = 100_000  # events held while the database refuses writes, then dropped
@@ -26,6 +26,7 @@ class OutboxBuffer:
         self._lock = threading.Lock()
         self._flushing = threading.Lock()
         self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
 
     def add(self, fields: dict) -> None:
         with self._lock:
@@ -61,17 +62,29 @@ class OutboxBuffer:
         with self._lock:
             return len(self._events)
 
+    def stop(self) -> None:
+        """Write what is waiting and end the writer thread (the next event starts it)."""
+        with self._lock:
+            thread, self._thread = self._thread, None
+        if thread is not None:
+            self._stop.set()
+            thread.join(timeout=10)
+            self._stop.clear()
+        self.flush()
+
     def _start(self) -> None:
         self._thread = threading.Thread(target=self._loop, name="analytics-outbox", daemon=True)
         self._thread.start()
 
     def _loop(self) -> None:
-        stop = threading.Event()
-        while not stop.wait(settings.ANALYTICS_OUTBOX_BUFFER_SECONDS or 1.0):
-            try:
-                self.flush()
-            finally:
-                close_old_connections()
+        while not self._stop.wait(settings.ANALYTICS_OUTBOX_BUFFER_SECONDS or 1.0):
+            if self.waiting():
+                try:
+                    self.flush()
+                finally:
+                    # This thread's connection is used once a second at most: let it go
+                    # rather than hold a database session open between writes.
+                    connections.close_all()
 
 
 buffer = OutboxBuffer()

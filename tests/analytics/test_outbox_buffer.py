@@ -18,7 +18,7 @@ def buffered(embedded_mode, settings):
     settings.ANALYTICS_OUTBOX_BUFFER_MAX = 1000
     buffer.flush()
     yield
-    buffer.flush()
+    buffer.stop()  # no writer thread outlives the test (it would hold a DB session)
 
 
 def _pull(client, times: int) -> None:
