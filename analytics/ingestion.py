@@ -27,9 +27,9 @@ from django.db import connection, transaction
 from analytics import bulk, stream
 from analytics.events import CapturedPull, pull_from_fields
 from analytics.models import PullEvent, PullEventOutbox, PullRollup, PullRollupMember
-from analytics.versions import tag_order_key
 from customers.models import Customer, Vendor
 from registry.models import ManifestReference, Tag, TagHistory
+from registry.versions import tag_order_key
 
 logger = logging.getLogger(__name__)
 

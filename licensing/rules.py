@@ -9,7 +9,8 @@ from fnmatch import fnmatchcase
 from functools import lru_cache
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
-from packaging.version import InvalidVersion, Version
+
+from registry.versions import tag_version  # the one version parser (leading "v" allowed)
 
 
 class RuleInvalid(ValueError):
@@ -39,20 +40,12 @@ def _specifier(pattern: str) -> SpecifierSet:
     return SpecifierSet(pattern.replace(" ", ""))
 
 
-@lru_cache(maxsize=65536)
-def _version(tag: str) -> Version | None:
-    try:
-        return Version(tag[1:] if tag[:1] in ("v", "V") else tag)
-    except InvalidVersion:
-        return None
-
-
 def rule_matches(kind: str, pattern: str, tag: str) -> bool:
     if kind == "exact":
         return tag == pattern
     if kind == "glob":
         return fnmatchcase(tag, pattern)
-    version = _version(tag)
+    version = tag_version(tag)
     specifier = _specifier(pattern)
     # Pre-releases only when the range itself names one (packaging's default varies).
     return version is not None and specifier.contains(

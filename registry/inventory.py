@@ -5,9 +5,8 @@ bytes; nothing here is on a registry hot path."""
 import json
 from dataclasses import dataclass, field
 
-from packaging.version import InvalidVersion, Version
-
 from registry.models import Manifest, Repository, Tag
+from registry.versions import tags_newest_first
 
 HELM_CONFIG = "application/vnd.cncf.helm.config.v1+json"
 IMAGE_CONFIGS = {
@@ -157,20 +156,6 @@ def _image_size(manifest: Manifest) -> int:
     return total
 
 
-def _version_key(name: str):
-    try:
-        return (1, Version(name[1:] if name[:1] in "vV" else name), name)
-    except InvalidVersion:
-        return (0, None, name)
-
-
-def tags_newest_first(names) -> list[str]:
-    """Versions first, highest first; other tags after them, by name."""
-    versions = sorted((n for n in names if _version_key(n)[0]), key=_version_key, reverse=True)
-    others = sorted(n for n in names if not _version_key(n)[0])
-    return versions + others
-
-
 def tag_summaries(*, repository: Repository, tag_names=None) -> list[TagSummary]:
     """Every tag of the repository (or only `tag_names`), newest version first."""
     tags = Tag.objects.filter(repository=repository).select_related("manifest")
@@ -193,7 +178,8 @@ def tag_summaries(*, repository: Repository, tag_names=None) -> list[TagSummary]
         )
         for t in tags
     }
-    return [summaries[name] for name in tags_newest_first(summaries)]
+    order = tags_newest_first({name: summary.pushed_at for name, summary in summaries.items()})
+    return [summaries[name] for name in order]
 
 
 def manifest_summary(*, repository: Repository, digest: str) -> ManifestSummary | None:

@@ -29,8 +29,8 @@ from portal.invitations import InvitationError, invitation_create, invitation_re
 from portal.mail import invitation_send
 from portal.services import customer_member_remove
 from portal.views.access import staff_page
-from registry.inventory import tags_newest_first
 from registry.models import Tag
+from registry.versions import tags_newest_first
 
 
 def _customer_or_404(request, slug):

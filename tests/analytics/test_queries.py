@@ -5,7 +5,7 @@ import datetime
 from django.utils import timezone
 
 from analytics import queries
-from analytics.versions import tag_order_key
+from registry.versions import tag_order_key
 
 
 def _today():

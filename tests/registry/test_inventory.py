@@ -1,10 +1,12 @@
 """registry/inventory.py: what the portal tells people about a tag, read from the
 manifests actually pushed (kind, size, platforms, attachments, ordering)."""
 
+import datetime
 import json
 
-from registry.inventory import manifest_summary, tag_summaries, tags_newest_first
+from registry.inventory import manifest_summary, tag_summaries
 from registry.models import Repository
+from registry.versions import tags_newest_first
 from tests.support.registry_client import (
     OCI_INDEX,
     OCI_LAYER,
@@ -111,4 +113,10 @@ def test_a_helm_chart_and_its_signature(client):
 
 def test_versions_sort_newest_first_then_other_tags():
     tags = ["latest", "1.10.0", "1.2.0", "v2.0", "1.2.0-rc1", "edge"]
-    assert tags_newest_first(tags) == ["v2.0", "1.10.0", "1.2.0", "1.2.0-rc1", "edge", "latest"]
+    # Versions first, highest first; other tags after them, most recently pushed first.
+    assert tags_newest_first(tags) == ["v2.0", "1.10.0", "1.2.0", "1.2.0-rc1", "latest", "edge"]
+    pushed = {
+        "latest": datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC),
+        "edge": datetime.datetime(2026, 2, 1, tzinfo=datetime.UTC),
+    }
+    assert tags_newest_first(pushed) == ["edge", "latest"]

@@ -1,5 +1,6 @@
 """Ordering tags by version: semantic versions (via `packaging`) where tags parse, so
-"1.10" is newer than "1.9" and "v2.0.0" newer than "1.9.9"; push order otherwise."""
+"1.10" is newer than "1.9" and "v2.0.0" newer than "1.9.9"; push order otherwise. The one
+ordering the portal's lists and the analytics' "newest" and "behind" all use."""
 
 import datetime
 from functools import lru_cache
@@ -26,6 +27,7 @@ def tag_order_key(tag: str, pushed_at: datetime.datetime | None = None) -> tuple
     return (0, Version("0"), pushed_at or _EPOCH, tag)
 
 
-def tags_newest_first(tags: dict[str, datetime.datetime | None]) -> list[str]:
-    """Tags (name -> when pushed) from newest to oldest."""
-    return sorted(tags, key=lambda t: tag_order_key(t, tags[t]), reverse=True)
+def tags_newest_first(tags) -> list[str]:
+    """Tags from newest to oldest: a dict of name -> when pushed, or just names."""
+    pushed = tags if isinstance(tags, dict) else dict.fromkeys(tags)
+    return sorted(pushed, key=lambda t: tag_order_key(t, pushed[t]), reverse=True)
