@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from customers.models import AccessToken, AuditEvent, Customer, Vendor
 from customers.tokens import secret_generate, secret_hash, secret_prefix
+from registry.changes import customer_changed, token_changed
 
 TOKEN_ACTIONS = ("pull", "push", "delete")
 LAST_USED_RESOLUTION = datetime.timedelta(minutes=1)
@@ -126,16 +127,13 @@ def token_revoke(*, token: AccessToken, revoked_by=None) -> bool:
         )
         if updated:
             token.revoked_at = now
+            token_changed(prefix=token.prefix)  # commits with the revocation
             audit_record(
                 vendor=token.vendor,
                 action=AuditEvent.Action.TOKEN_REVOKED,
                 actor=_user_actor(revoked_by),
                 target=f"token:{token.prefix}",
             )
-    if updated:
-        from registry.auth import principal_cache_forget  # registry caches token state
-
-        transaction.on_commit(lambda: principal_cache_forget(prefix=token.prefix))
     return bool(updated)
 
 
@@ -197,11 +195,8 @@ def customer_update(
 
 
 def customer_set_suspended(*, customer: Customer, suspended: bool, changed_by=None) -> Customer:
-    """Suspend (nothing pulls, nobody signs in) or resume a customer. Bumps the customer's
-    licence generation so cached entitlements change at once."""
-    from licensing.selectors import customer_generation_key
-    from registry.changes import generation_bump
-
+    """Suspend (nothing pulls, nobody signs in) or resume a customer. Replaces the
+    customer's generation in the same transaction, so entitlements change with the commit."""
     with transaction.atomic():
         customer.suspended_at = timezone.now() if suspended else None
         Customer.objects.filter(pk=customer.pk).update(suspended_at=customer.suspended_at)
@@ -215,5 +210,5 @@ def customer_set_suspended(*, customer: Customer, suspended: bool, changed_by=No
             actor=_user_actor(changed_by),
             target=f"customer:{customer.slug}",
         )
-        generation_bump(customer_generation_key(customer.pk))
+        customer_changed(customer_id=customer.pk)
     return customer

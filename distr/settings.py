@@ -24,7 +24,10 @@ SECRET_KEY = env.str("SECRET_KEY", default=_INSECURE_KEY)
 if SECRET_KEY == _INSECURE_KEY and env.bool("DISTR_PRODUCTION", default=False):
     raise ImproperlyConfigured("SECRET_KEY must be set in production (DISTR_PRODUCTION=true).")
 
-DISTR_PUBLIC_URL = env.str("DISTR_PUBLIC_URL", default="http://127.0.0.1:8000").rstrip("/")
+# Without DISTR_PUBLIC_URL, the address `make run` serves on (it honours PORT), so the
+# token realm, the JWT audience, the portal's commands and mailed links all agree with it.
+PORT = env.int("PORT", default=8000)
+DISTR_PUBLIC_URL = env.str("DISTR_PUBLIC_URL", default=f"http://127.0.0.1:{PORT}").rstrip("/")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["*"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[DISTR_PUBLIC_URL])
 
@@ -103,14 +106,19 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
 REDIS_URL = env.str("REDIS_URL", default="")
 
-# Caches hold short-lived registry state (token liveness). With Redis they are shared by
-# every web process, so a revocation is seen everywhere at once; without it each process
-# keeps its own and sees it within REGISTRY_PRINCIPAL_CACHE_SECONDS.
+# The cache is shared by every process of one install (web workers, commands, Celery):
+# Redis when configured, otherwise a table in the database, which all of them share by
+# definition. It holds login and rate-limit counters, built entitlements, dashboard
+# snapshots; access decisions never trust it alone (registry/changes.py, docs/coherence.md).
 CACHES = {
     "default": (
         {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
         if REDIS_URL
-        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+        else {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "distr_cache",  # created by `migrate` (ops/apps.py)
+            "OPTIONS": {"MAX_ENTRIES": 5000},
+        }
     )
 }
 
@@ -202,8 +210,6 @@ REGISTRY_TOKEN_KEY = env.str("REGISTRY_TOKEN_KEY", default="")
 REGISTRY_TOKEN_KEY_FILE = env.str(
     "REGISTRY_TOKEN_KEY_FILE", default=str(DATA_DIR / "registry-token-key.pem")
 )
-# How long a process trusts what it learnt about a token (revoked, expired) from the DB.
-REGISTRY_PRINCIPAL_CACHE_SECONDS = env.int("REGISTRY_PRINCIPAL_CACHE_SECONDS", default=30)
 
 # Registry behaviour.
 REGISTRY_MANIFEST_MAX_BYTES = env.int("REGISTRY_MANIFEST_MAX_BYTES", default=4 * 1024 * 1024)

@@ -7,9 +7,12 @@ their referrers (signatures, SBOMs) where the grant includes referrers; and ever
 manifests reference. Pull by tag or digest, blob reads, tag lists, referrers and the catalog
 all answer from it.
 
-Cache key: (customer, repository, the customer's licence generation, the repository's
-content generation). Licence changes and tag moves bump a generation after commit, so the
-cache is invalidated at once, not by a TTL; a warm decision costs no SQL query.
+Cache key: (customer, repository, the customer's generation, the repository's generation),
+both read from the database on every request (registry/changes.py). Licence, grant and
+customer changes, pushes, tag moves and deletes replace a generation inside their own
+transaction, so every process sees the change from the first request after it commits;
+a warm decision costs the one generations query, which the registry's request shares with
+the token check.
 """
 
 import datetime
@@ -23,7 +26,7 @@ from django.utils import timezone
 from customers.models import Customer
 from licensing.models import License, LicenseGrant
 from licensing.rules import rule_matches
-from registry.changes import generations_get, repository_generation_key
+from registry.changes import Generations, customer_generation_key, repository_generation_key
 from registry.selectors import repository_graph
 
 CACHE_SECONDS = 3600
@@ -31,10 +34,6 @@ CACHE_SECONDS = 3600
 
 class EntitlementDenied(Exception):
     """A reason a customer may read (never names another customer's data)."""
-
-
-def customer_generation_key(customer_id: int) -> str:
-    return f"licensing:customer-gen:{customer_id}"
 
 
 @dataclass(frozen=True)
@@ -47,12 +46,17 @@ class Entitlement:
     recheck_on: datetime.date | None = None  # a licence starts or ends on this day
 
 
-def entitlement_get(*, customer_id: int, repository_name: str) -> Entitlement:
+def entitlement_get(
+    *, customer_id: int, repository_name: str, generations: Generations | None = None
+) -> Entitlement:
+    """The closure, from this process's memo or the shared cache when either was built
+    under the current generations (pass the request's `generations` to reuse its read)."""
+    generations = generations or Generations()
     customer_key = customer_generation_key(customer_id)
     repository_key = repository_generation_key(repository_name)
-    generations = generations_get([customer_key, repository_key])
-    customer_generation = generations[customer_key]
-    repository_generation = generations[repository_key]
+    generations.prefetch([customer_key, repository_key])
+    customer_generation = generations.get(customer_key)
+    repository_generation = generations.get(repository_key)
     key = (
         f"licensing:closure:{customer_id}:{repository_name}"
         f":{customer_generation}:{repository_generation}"
@@ -60,7 +64,7 @@ def entitlement_get(*, customer_id: int, repository_name: str) -> Entitlement:
     today = timezone.localdate()
     cached = _local.get(key)
     if cached is None:
-        cached = cache.get(key)  # another process may have built it (shared Redis cache)
+        cached = cache.get(key)  # another process may have built it (shared cache)
     if cached is not None and (cached.recheck_on is None or today < cached.recheck_on):
         _local.put(key, cached)
         return cached
@@ -149,11 +153,18 @@ def _next_boundary(licenses: list[License], today: datetime.date) -> datetime.da
 
 
 def pull_check(
-    *, customer_id: int, repository_name: str, resource: str, reference: str | None
+    *,
+    customer_id: int,
+    repository_name: str,
+    resource: str,
+    reference: str | None,
+    generations: Generations | None = None,
 ) -> Entitlement:
     """Raise EntitlementDenied unless the customer may read `resource` (manifest, blob,
     tags, referrers) at `reference`; return the entitlement for filtering lists."""
-    entitlement = entitlement_get(customer_id=customer_id, repository_name=repository_name)
+    entitlement = entitlement_get(
+        customer_id=customer_id, repository_name=repository_name, generations=generations
+    )
     if entitlement.denial:
         raise EntitlementDenied(entitlement.denial)
     if resource == "manifest" and reference:

@@ -1,5 +1,5 @@
-"""Licence writes. Every change bumps the customer's licence generation after commit, which
-invalidates its cached entitlements at once."""
+"""Licence writes. Every change replaces the customer's generation inside its transaction
+(registry/changes.py), so every process's cached entitlements change with the commit."""
 
 import datetime
 
@@ -8,8 +8,7 @@ from django.db import transaction
 from customers.models import Customer, Vendor
 from licensing.models import License, LicenseGrant
 from licensing.rules import RuleInvalid, rule_parse
-from licensing.selectors import customer_generation_key
-from registry.changes import generation_bump
+from registry.changes import customer_changed
 from registry.models import Repository
 
 
@@ -18,7 +17,7 @@ class LicenseError(ValueError):
 
 
 def _customer_changed(customer_id: int) -> None:
-    generation_bump(customer_generation_key(customer_id))
+    customer_changed(customer_id=customer_id)
 
 
 def license_create(

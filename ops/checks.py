@@ -28,8 +28,8 @@ def shared_state_check(app_configs, **kwargs):
     if not settings.REDIS_URL:
         problems.append(
             Warning(
-                "REDIS_URL is not set: token revocations reach other instances only after "
-                "REGISTRY_PRINCIPAL_CACHE_SECONDS, and Celery has no broker.",
+                "REDIS_URL is not set: the shared cache lives in the database, and Celery "
+                "has no broker.",
                 id="distr.W003",
             )
         )

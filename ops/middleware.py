@@ -2,6 +2,7 @@
 
 import hmac
 import logging
+import os
 import re
 import time
 import uuid
@@ -96,6 +97,7 @@ def _finished(request, response, started: float) -> None:
         "repository": match.kwargs.get("name") if match else None,
         **_principal(request),
         "remote_addr": request.META.get("REMOTE_ADDR"),
+        "pid": os.getpid(),  # which worker served it
         "user_agent": request.META.get("HTTP_USER_AGENT", "")[:200],
     }
     request_log.info(_text_line(fields), extra={"fields": fields})

@@ -1,12 +1,10 @@
 """Portal writes: branding, domains and memberships. Each records an audit event."""
 
-from django.core.cache import cache
 from django.db import transaction
 
 from customers.models import AuditEvent, CustomerMember, Vendor, VendorMember
 from customers.services import audit_record
 from portal.models import Branding, VendorDomain
-from portal.tenancy import host_cache_key
 
 LOGO_MAX_BYTES = 256 * 1024
 FAVICON_MAX_BYTES = 64 * 1024
@@ -86,7 +84,6 @@ def domain_add(*, vendor: Vendor, host: str, added_by=None) -> VendorDomain:
             actor=_actor(added_by),
             target=host,
         )
-    cache.delete(host_cache_key(host))
     return domain
 
 
@@ -99,7 +96,6 @@ def domain_remove(*, domain: VendorDomain, removed_by=None) -> None:
             actor=_actor(removed_by),
             target=domain.host,
         )
-    cache.delete(host_cache_key(domain.host))
 
 
 def staff_role_change(*, member: VendorMember, role: str, changed_by=None) -> None:

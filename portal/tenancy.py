@@ -8,12 +8,8 @@ the `/p/<vendor-slug>/` path prefix. A user is inside a vendor's portal as one o
 from dataclasses import dataclass
 from functools import cached_property
 
-from django.core.cache import cache
-
 from customers.models import Customer, CustomerMember, Vendor, VendorMember
 
-HOST_CACHE_SECONDS = 60
-UNKNOWN_HOST_CACHE_SECONDS = 5  # bare registry hosts: a new domain works within 5 s
 STAFF_ROLES = ("viewer", "maintainer", "admin")  # in increasing power
 
 # What each staff role may change. Reading the console needs only membership.
@@ -28,28 +24,11 @@ STAFF_PERMISSIONS = {
 }
 
 
-def host_cache_key(host: str) -> str:
-    return f"portal:host:{host}"
-
-
 def vendor_for_host(host: str) -> Vendor | None:
-    """The vendor whose portal answers on `host` (no port), cached briefly. Removing a
-    domain clears its entry (everywhere when the cache is Redis); a cached vendor that no
-    longer exists is looked up again."""
-    from portal.models import VendorDomain
-
-    key = host_cache_key(host)
-    vendor_id = cache.get(key)
-    if vendor_id is None:
-        domain = VendorDomain.objects.filter(host=host).only("vendor_id").first()
-        vendor_id = domain.vendor_id if domain else 0
-        cache.set(key, vendor_id, HOST_CACHE_SECONDS if vendor_id else UNKNOWN_HOST_CACHE_SECONDS)
-        return Vendor.objects.filter(pk=vendor_id).first() if vendor_id else None
-    vendor = Vendor.objects.filter(pk=vendor_id).first() if vendor_id else None
-    if vendor_id and vendor is None:
-        cache.delete(key)
-        return vendor_for_host(host)
-    return vendor
+    """The vendor whose portal answers on `host` (no port). One indexed query per portal
+    request, never a cache: a domain added or removed in any process counts from the next
+    request on (a per-process cache here is what once kept removed domains alive)."""
+    return Vendor.objects.filter(domains__host=host).first()
 
 
 @dataclass

@@ -91,6 +91,7 @@ def _licence_check(principal: Principal, repository_name: str, resource: str, re
             repository_name=repository_name,
             resource=resource,
             reference=reference,
+            generations=principal.generations,  # read with the token check: one query
         )
     except EntitlementDenied as exc:
         if _repository_is_public(repository_name):

@@ -2,27 +2,36 @@
 
 Credentials are a Bearer JWT from `/v2/token` or Basic credentials whose password is a
 token secret (the username is free-form). A JWT says who asked and which scopes were
-granted; the token behind it is re-checked (revoked? expired?) through a short cache, so
-revocation takes effect within `REGISTRY_PRINCIPAL_CACHE_SECONDS` everywhere, and at once
-in the process (or Redis cache) that revoked it.
+granted; the token behind it is re-checked on every request: this process memoises the
+token's principal under the token's generation (registry/changes.py) and reads that
+generation, with the customer's and the repository's, in one query per request. A
+revocation replaces the generation in its own transaction, so every process refuses the
+token from the first request after the revocation commits.
 """
 
 import base64
 import binascii
+import datetime
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
-from django.conf import settings
 from django.core.cache import cache
+from django.utils import timezone
 
 from customers.models import AccessToken, AuditEvent
-from customers.selectors import token_authenticate, token_get_by_prefix, token_is_live
+from customers.selectors import token_authenticate, token_get_by_prefix
 from customers.services import audit_record, token_touch
+from registry.changes import (
+    Generations,
+    customer_generation_key,
+    repository_generation_key,
+    token_generation_key,
+)
 from registry.errors import Unauthorized
 from registry.signing import TokenInvalid, token_verify
 
 ALL_ACTIONS = frozenset({"pull", "push", "delete"})
-_CACHE_PREFIX = "registry:principal:"
-_DEAD = "dead"
 AUTH_FAILURE_WINDOW_SECONDS = 60
 
 
@@ -38,6 +47,8 @@ class Principal:
     # Scopes a JWT granted, as {(type, name): actions}; None for Basic credentials, which
     # are checked against the token's own rights alone.
     granted: dict | None = field(default=None, compare=False, hash=False)
+    # The generations this request read (shared with the licence decision: one query).
+    generations: Generations = field(default_factory=Generations, compare=False, hash=False)
 
     @property
     def is_anonymous(self) -> bool:
@@ -48,7 +59,7 @@ class Principal:
         return f"token:{self.token_prefix}" if self.token_prefix else "anonymous"
 
 
-ANONYMOUS = Principal(kind="anonymous")
+ANONYMOUS = Principal(kind="anonymous")  # for the token endpoint; requests get their own
 
 
 def principal_for_token(token: AccessToken, granted: dict | None = None) -> Principal:
@@ -68,14 +79,16 @@ def principal_for_token(token: AccessToken, granted: dict | None = None) -> Prin
     )
 
 
-def principal_from_request(request) -> Principal:
+def principal_from_request(request, *, repository_name: str | None = None) -> Principal:
+    """The caller; `repository_name` (when the request names one) lets the token check
+    read the repository's generation in the same query."""
     header = request.META.get("HTTP_AUTHORIZATION", "")
     if not header:
-        return ANONYMOUS
+        return Principal(kind="anonymous")
     scheme, _, credentials = header.partition(" ")
     scheme = scheme.lower()
     if scheme == "bearer":
-        return principal_from_jwt(credentials.strip())
+        return principal_from_jwt(credentials.strip(), repository_name=repository_name)
     if scheme == "basic":
         principal = principal_from_secret(basic_password(credentials), request=request)
         if principal is None:
@@ -116,7 +129,7 @@ def _audit_failure(request) -> None:
     )
 
 
-def principal_from_jwt(raw: str) -> Principal:
+def principal_from_jwt(raw: str, *, repository_name: str | None = None) -> Principal:
     try:
         claims = token_verify(raw)
     except TokenInvalid as exc:
@@ -125,36 +138,78 @@ def principal_from_jwt(raw: str) -> Principal:
     prefix = claims["sub"]
     if not prefix:
         return Principal(kind="anonymous", granted=granted)
-    principal = _principal_cached(prefix)
+    generations = Generations()
+    principal = _principal_live(prefix, generations, repository_name)
     if principal is None:
         raise Unauthorized("token revoked or expired", challenge_error="invalid_token")
-    return Principal(**{**principal.__dict__, "granted": granted})
+    return Principal(**{**principal.__dict__, "granted": granted, "generations": generations})
 
 
-def principal_cache_forget(*, prefix: str) -> None:
-    cache.delete(_CACHE_PREFIX + prefix)
+@dataclass(frozen=True)
+class _TokenMemo:
+    principal: Principal | None  # None: the token is revoked or unknown
+    generation: int
+    expires_at: datetime.datetime | None
 
 
-def _principal_cached(prefix: str) -> Principal | None:
-    key = _CACHE_PREFIX + prefix
-    cached = cache.get(key)
-    if cached == _DEAD:
+class _TokenMemos:
+    """Principals of tokens this process has seen, each under the token generation it was
+    read at. Never trusted alone: `_principal_live` compares the generation on every
+    request. A bounded LRU forgets tokens no longer in use."""
+
+    def __init__(self, capacity: int = 4096):
+        self._items: OrderedDict[str, _TokenMemo] = OrderedDict()
+        self._lock = threading.Lock()
+        self._capacity = capacity
+
+    def get(self, prefix: str) -> _TokenMemo | None:
+        with self._lock:
+            memo = self._items.get(prefix)
+            if memo is not None:
+                self._items.move_to_end(prefix)
+            return memo
+
+    def put(self, prefix: str, memo: _TokenMemo) -> None:
+        with self._lock:
+            self._items[prefix] = memo
+            while len(self._items) > self._capacity:
+                self._items.popitem(last=False)
+
+
+_token_memos = _TokenMemos()
+
+
+def _principal_live(
+    prefix: str, generations: Generations, repository_name: str | None
+) -> Principal | None:
+    """The token's principal if it is live now. One query reads the token's generation and,
+    when they will be needed, the customer's and the repository's; a second reads the token
+    row only when this process has not seen the current generation yet."""
+    token_key = token_generation_key(prefix)
+    memo = _token_memos.get(prefix)
+    keys = [token_key]
+    customer_id = memo.principal.customer_id if memo and memo.principal else None
+    if customer_id is not None:
+        keys.append(customer_generation_key(customer_id))
+        if repository_name:
+            keys.append(repository_generation_key(repository_name))
+    generations.prefetch(keys)
+    generation = generations.get(token_key)
+    if memo is None or memo.generation != generation:
+        # Read after the generation: the row is at least as new as the value we keep.
+        token = token_get_by_prefix(prefix=prefix)
+        live = token is not None and token.revoked_at is None
+        memo = _TokenMemo(
+            principal=principal_for_token(token) if live else None,
+            generation=generation,
+            expires_at=token.expires_at if token is not None else None,
+        )
+        _token_memos.put(prefix, memo)
+    if memo.principal is None:
         return None
-    if cached is not None:
-        return Principal(**cached)
-    token = token_get_by_prefix(prefix=prefix)
-    if token is None or not token_is_live(token):
-        cache.set(key, _DEAD, settings.REGISTRY_PRINCIPAL_CACHE_SECONDS)
+    if memo.expires_at is not None and memo.expires_at <= timezone.now():
         return None
-    principal = principal_for_token(token)
-    fields = {k: v for k, v in principal.__dict__.items() if k != "granted"}
-    timeout = settings.REGISTRY_PRINCIPAL_CACHE_SECONDS
-    if token.expires_at is not None:  # never cache a token past its expiry
-        from django.utils import timezone
-
-        timeout = max(0, min(timeout, int((token.expires_at - timezone.now()).total_seconds())))
-    cache.set(key, fields, timeout)
-    return principal
+    return memo.principal
 
 
 def _granted(access) -> dict:

@@ -8,10 +8,16 @@ __all__ = ["entitled_manifests", "entitled_tags", "licensed_repository_names"]
 
 
 def entitled_tags(principal: Principal, repository_name: str) -> frozenset[str]:
-    return entitlement_get(customer_id=principal.customer_id, repository_name=repository_name).tags
+    return entitlement_get(
+        customer_id=principal.customer_id,
+        repository_name=repository_name,
+        generations=principal.generations,
+    ).tags
 
 
 def entitled_manifests(principal: Principal, repository_name: str) -> frozenset[str]:
     return entitlement_get(
-        customer_id=principal.customer_id, repository_name=repository_name
+        customer_id=principal.customer_id,
+        repository_name=repository_name,
+        generations=principal.generations,
     ).manifests

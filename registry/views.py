@@ -71,7 +71,7 @@ class RegistryView(View):
             name = kwargs.get("name")
             if name is not None:
                 repository_name_validate(name)
-            request.principal = principal_from_request(request)
+            request.principal = principal_from_request(request, repository_name=name)
             if name is not None or self.action(request) == CATALOG:
                 access_check(
                     principal=request.principal,

@@ -36,12 +36,20 @@ def basic(secret: str, user: str = "ci") -> str:
 
 
 @pytest.fixture(autouse=True)
-def _fresh_cache():
-    """Token state and auth-failure windows live in the cache (Redis in CI): start each
-    test from an empty one so tests cannot see each other's entries."""
+def _fresh_cache(request):
+    """Rate-limit counters, auth-failure windows and built entitlements live in the shared
+    cache (Redis in CI, a database table locally): each test that uses the database starts
+    from an empty one, so tests cannot see each other's entries."""
     from django.core.cache import cache
 
-    cache.clear()
+    uses_db = request.node.get_closest_marker("django_db") or (
+        {"db", "transactional_db"} & set(request.fixturenames)
+    )
+    if not uses_db:
+        return
+    request.getfixturevalue("django_db_setup")
+    with request.getfixturevalue("django_db_blocker").unblock():
+        cache.clear()
 
 
 @pytest.fixture
@@ -86,7 +94,6 @@ def live_registry(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
         server = LiveRegistry(
             extra_env={
-                "REGISTRY_PRINCIPAL_CACHE_SECONDS": "2",
                 # Portal emails land as files the browser tests read (tests/portal/browser).
                 "EMAIL_URL": f"filemail://{live_mail_dir()}",
             }

@@ -28,8 +28,6 @@ from tests.support.oci_layout import image_layout
 from tests.support.registry_client import errors
 from tests.support.skopeo import SKOPEO, skopeo
 
-LIVE_CACHE_SECONDS = 2  # REGISTRY_PRINCIPAL_CACHE_SECONDS of the live_registry fixture
-
 
 def token_of(secret: str) -> AccessToken:
     return AccessToken.objects.get(prefix=secret_prefix(secret))
@@ -151,7 +149,9 @@ def test_audit_events_cannot_be_deleted_in_the_admin(push_secret):
     assert AuditEvent.objects.filter(pk=event.pk).exists()
 
 
-def test_live_server_refuses_a_revoked_jwt_within_its_cache_ttl(live_registry, push_secret):
+def test_live_server_refuses_a_revoked_jwt_from_the_next_request(live_registry, push_secret):
+    """Revoked in this process (the test's), refused by every worker of the live server
+    from the first request after the revocation returned."""
     url = live_registry.url
     response = requests.get(
         f"{url}/v2/token",
@@ -165,23 +165,13 @@ def test_live_server_refuses_a_revoked_jwt_within_its_cache_ttl(live_registry, p
     def catalog() -> requests.Response:  # a new connection each time: any worker answers
         return requests.get(f"{url}/v2/_catalog", headers=headers, timeout=10)
 
-    for _ in range(6):  # warm the principal cache of every worker
+    for _ in range(6):  # every worker has now seen the token live
         assert catalog().status_code == 200
     token_revoke(token=token_of(push_secret))
-    revoked_at = time.monotonic()
-    consecutive, refused_since = 0, None
-    while consecutive < 6:
-        assert time.monotonic() - revoked_at < 60, "revoked JWT still accepted after 60 s"
+    for _ in range(30):
         response = catalog()
-        if response.status_code == 401:
-            assert 'error="invalid_token"' in response.headers["WWW-Authenticate"]
-            refused_since = refused_since or time.monotonic()
-            consecutive += 1
-        else:
-            assert response.status_code == 200
-            consecutive, refused_since = 0, None
-            time.sleep(0.05)
-    assert refused_since - revoked_at <= LIVE_CACHE_SECONDS + 1.5
+        assert response.status_code == 401, response.text
+        assert 'error="invalid_token"' in response.headers["WWW-Authenticate"]
 
 
 # --- expiry and bad secrets -----------------------------------------------------------

@@ -8,12 +8,12 @@ import datetime
 import json
 
 import pytest
-from django.core.cache import cache
 from django.test import Client
 
 from customers.services import customer_create, token_mint, vendor_create
 from licensing.models import License
 from licensing.services import grant_add, license_create, license_suspend
+from registry.changes import customer_changed
 from registry.models import Repository
 from tests.conftest import basic, license_grant
 from tests.licensing.scenario import (
@@ -213,7 +213,7 @@ def test_expired_licence_denies_everything_with_its_end_date(globex, licence, pu
     today = datetime.date.today()
     start, end = today - datetime.timedelta(days=400), today - datetime.timedelta(days=1)
     License.objects.filter(pk=licence.pk).update(valid_from=start, valid_until=end)
-    cache.clear()  # a direct queryset update bumps no generation
+    customer_changed(customer_id=licence.customer_id)  # a direct update replaces none
     message = f"licence '{LICENCE}' expired on {end.isoformat()}"
     for response in every_read(globex, pushed):
         denied(response, message)

@@ -34,8 +34,6 @@ def live_registry(django_db_setup, django_db_blocker, moto, s3_live_bucket):
     """Overrides tests/conftest.py's live registry: the same gunicorn, storing in S3, so
     the registry suites imported into this package run again against object storage."""
     with django_db_blocker.unblock():
-        server = LiveRegistry(
-            extra_env={"REGISTRY_PRINCIPAL_CACHE_SECONDS": "2", **moto.env(s3_live_bucket)}
-        )
+        server = LiveRegistry(extra_env=moto.env(s3_live_bucket))
     yield server
     server.stop()

@@ -50,6 +50,9 @@ class LiveRegistry:
             "DATA_DIR": str(settings.DATA_DIR),
             "DATABASE_URL": database_url(),
             "PORT": str(self.port),
+            # The address tests name in token requests and expect in links; the server's
+            # own default (its PORT) is tested in tests/test_public_url.py.
+            "DISTR_PUBLIC_URL": settings.DISTR_PUBLIC_URL,
             "WEB_CONCURRENCY": "2",
             "GUNICORN_ACCESS_LOG": "",
             **(extra_env or {}),

@@ -1,22 +1,30 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from licensing.models import License
-from licensing.services import LicenseError, grant_add
+from licensing.rules import RuleInvalid, rule_parse
+from licensing.services import LicenseError, grant_add, grant_remove
 
 
 class Command(BaseCommand):
-    help = "Grant a licence a repository and tag rule: exact:1.2.0, glob:1.*, semver:>=1.0,<2"
+    help = (
+        "Grant a licence a repository and tag rule: exact:1.2.0, glob:1.*, semver:>=1.0,<2 "
+        "(--remove takes that grant away again)."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("license_id", type=int)
         parser.add_argument("repository")
         parser.add_argument("tag_rule")
         parser.add_argument("--no-referrers", action="store_true")
+        parser.add_argument("--remove", action="store_true", help="remove this grant")
 
-    def handle(self, *args, license_id, repository, tag_rule, no_referrers, **options):
+    def handle(self, *args, license_id, repository, tag_rule, no_referrers, remove, **options):
         license = License.objects.filter(pk=license_id).first()
         if license is None:
             raise CommandError(f"no licence {license_id}")
+        if remove:
+            self._remove(license, repository, tag_rule)
+            return
         try:
             grant = grant_add(
                 license=license,
@@ -27,3 +35,17 @@ class Command(BaseCommand):
         except LicenseError as exc:
             raise CommandError(str(exc)) from None
         self.stdout.write(f"granted {grant.rule}:{grant.pattern} on {repository}")
+
+    def _remove(self, license: License, repository: str, tag_rule: str) -> None:
+        try:
+            kind, pattern = rule_parse(tag_rule)
+        except RuleInvalid as exc:
+            raise CommandError(str(exc)) from None
+        grants = list(
+            license.grants.filter(repository__name=repository, rule=kind, pattern=pattern)
+        )
+        if not grants:
+            raise CommandError(f"licence {license.pk} has no grant {tag_rule} on {repository}")
+        for grant in grants:
+            grant_remove(grant=grant)
+        self.stdout.write(f"removed {kind}:{pattern} on {repository}")

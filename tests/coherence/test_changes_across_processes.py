@@ -1,0 +1,276 @@
+"""One truth in every process: a change made by one process is honoured by every gunicorn
+worker from the first request sent after the change returned.
+
+Each install is started the way `make run` starts it (distr.settings, the default worker
+count, gunicorn's config), once on the embedded default (SQLite, no Redis) and once on
+PostgreSQL with Redis. Changes are made by a management command in its own process, by
+the vendor console over HTTP, or through the registry (served by one of the workers);
+then at least 30 requests, each on a new connection, must all give the new answer (the
+first of them sent alone, right after the change returned), and the server's request log
+must show that more than one worker answered them.
+"""
+
+import json
+import re
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+
+from tests.support.install import Install, postgres_available
+from tests.support.registry_client import image_manifest, put_manifest, sha256
+
+ROUNDS = 30
+SHAPES = ["embedded", "postgres+redis"]
+
+
+class LiveClient:
+    """The Django-test-client calls tests/support/registry_client.py makes, over HTTP."""
+
+    def __init__(self, url: str, auth: tuple[str, str]):
+        self.url, self.auth = url, auth
+
+    def post(self, path, data=b"", content_type="application/octet-stream"):
+        return requests.post(
+            self.url + path,
+            data=data,
+            headers={"Content-Type": content_type},
+            auth=self.auth,
+            timeout=30,
+        )
+
+    def put(self, path, data=b"", content_type="application/octet-stream"):
+        return requests.put(
+            self.url + path,
+            data=data,
+            headers={"Content-Type": content_type},
+            auth=self.auth,
+            timeout=30,
+        )
+
+    def delete(self, path):
+        return requests.delete(self.url + path, auth=self.auth, timeout=30)
+
+
+@pytest.fixture(scope="module", params=SHAPES)
+def install(request):
+    if request.param == "postgres+redis" and not postgres_available():
+        pytest.fail("PostgreSQL on 127.0.0.1:5432 is needed for the postgres+redis shape")
+    install = Install(request.param)
+    try:
+        install.prepare()
+        seeded = install.manage("seeddemo")
+        install.push_secret = seeded.stdout.strip().splitlines()[-1]
+        install.admin_password = re.search(r" / (\S+)$", seeded.stderr.strip()).group(1)
+        install.start()
+        yield install
+    finally:
+        install.stop()
+
+
+@pytest.fixture
+def world(install):
+    """A fresh repository with tags 1.0 and 2.0, a customer licensed for `1.*` only, and
+    its pull token; plus a JWT for it obtained before any change."""
+    repo = f"acme/c{uuid.uuid4().hex[:10]}"
+    vendor = LiveClient(install.url, ("ci", install.push_secret))
+    pushed = {tag: push_image(vendor, repo, tag) for tag in ("1.0", "2.0")}
+    customer = f"cust{uuid.uuid4().hex[:8]}"
+    made = json.loads(
+        install.python(
+            "import json\n"
+            "from customers.models import Vendor\n"
+            "from customers.services import customer_create, token_mint\n"
+            "from licensing.services import grant_add, license_create\n"
+            "vendor = Vendor.objects.get(slug='acme')\n"
+            f"customer, _ = customer_create(vendor=vendor, slug={customer!r})\n"
+            "licence = license_create(vendor=vendor, customer=customer, name='Support 1.x')\n"
+            f"grant_add(license=licence, repository_name={repo!r}, tag_rule='glob:1.*')\n"
+            "token = token_mint(vendor=vendor, customer=customer, kind='pull', name='cluster')\n"
+            "print(json.dumps({'licence': licence.pk, 'secret': token.secret,"
+            " 'prefix': token.token.prefix}))\n"
+        )
+        .strip()
+        .splitlines()[-1]
+    )
+    world = {"repo": repo, "customer": customer, "pushed": pushed, "vendor": vendor, **made}
+    world["jwt"] = jwt(install, made["secret"], repo)
+    return world
+
+
+def push_image(client, repo: str, tag: str, label: str = "") -> dict:
+    manifest, raw = image_manifest(client, repo, annotations={"label": label or tag})
+    response = put_manifest(client, repo, tag, raw)
+    assert response.status_code == 201, response.text
+    return {"digest": sha256(raw), "layer": manifest["layers"][0]["digest"], "raw": raw}
+
+
+def jwt(install: Install, secret: str, repo: str) -> str:
+    response = requests.get(
+        f"{install.url}/v2/token",
+        params={"service": install.host, "scope": f"repository:{repo}:pull"},
+        auth=("customer", secret),
+        timeout=10,
+    )
+    assert response.status_code == 200, response.text
+    return response.json()["token"]
+
+
+def answers(install: Install, path: str, token: str) -> list[tuple[int, str]]:
+    """At least ROUNDS GETs of `path`, each on a new connection: the first alone, the rest
+    five at a time so both workers take some; more batches (up to 10) until the request
+    log shows more than one worker answered. Returns (status, body) of each."""
+
+    def get(_=None) -> tuple[str, int, str]:
+        request_id = uuid.uuid4().hex
+        response = requests.get(
+            install.url + path,
+            headers={"Authorization": f"Bearer {token}", "X-Request-ID": request_id},
+            timeout=10,
+        )
+        return request_id, response.status_code, response.text
+
+    seen = [get()]
+    with ThreadPoolExecutor(max_workers=5) as pool:
+        while len(seen) < ROUNDS:
+            seen.extend(pool.map(get, range(5)))
+        for _ in range(10):
+            workers = install.served_by({request_id for request_id, _, _ in seen})
+            if len(workers) >= 2:
+                break
+            seen.extend(pool.map(get, range(5)))
+    assert len(workers) >= 2, f"only worker(s) {workers} answered; cannot show coherence"
+    return [(status, body) for _, status, body in seen]
+
+
+def all_answer(install, path, token, status: int, text: str = "") -> None:
+    seen = answers(install, path, token)
+    wrong = [(s, body[:200]) for s, body in seen if s != status or text not in body]
+    assert not wrong, f"{len(wrong)} of {ROUNDS} answers were not {status} {text!r}: {wrong[:3]}"
+
+
+def warm(install, world, path: str, status: int = 200) -> None:
+    """Every worker answers once before the change, so each holds its memos."""
+    all_answer(install, path, world["jwt"], status)
+
+
+def manifest_path(world, reference: str) -> str:
+    return f"/v2/{world['repo']}/manifests/{reference}"
+
+
+# --- changes made by a management command in another process ------------------------------
+
+
+def test_licence_suspended_and_reactivated_by_command(install, world):
+    path = manifest_path(world, "1.0")
+    warm(install, world, path)
+    install.manage("suspendlicense", str(world["licence"]))
+    all_answer(install, path, world["jwt"], 403, "licence 'Support 1.x' is suspended")
+    install.manage("suspendlicense", str(world["licence"]), "--resume")
+    all_answer(install, path, world["jwt"], 200)
+
+
+def test_customer_suspended_and_resumed_by_command(install, world):
+    path = manifest_path(world, "1.0")
+    warm(install, world, path)
+    install.manage("suspendcustomer", "acme", world["customer"])
+    all_answer(install, path, world["jwt"], 403, "your account is suspended")
+    install.manage("suspendcustomer", "acme", world["customer"], "--resume")
+    all_answer(install, path, world["jwt"], 200)
+
+
+def test_grant_added_and_removed_by_command(install, world):
+    path = manifest_path(world, "2.0")
+    warm(install, world, path, status=403)
+    install.manage("grant", str(world["licence"]), world["repo"], "exact:2.0")
+    all_answer(install, path, world["jwt"], 200)
+    digest = world["pushed"]["2.0"]["digest"]
+    all_answer(install, manifest_path(world, digest), world["jwt"], 200)
+    install.manage("grant", str(world["licence"]), world["repo"], "exact:2.0", "--remove")
+    all_answer(install, path, world["jwt"], 403, "tag '2.0' of")
+
+
+def test_token_revoked_by_command(install, world):
+    path = manifest_path(world, "1.0")
+    warm(install, world, path)
+    install.manage("revoketoken", world["prefix"])
+    all_answer(install, path, world["jwt"], 401, "token revoked or expired")
+
+
+# --- changes made through the registry (by one of the workers) --------------------------
+
+
+def test_new_entitled_tag_pushed(install, world):
+    warm(install, world, manifest_path(world, "1.0"))
+    warm(install, world, f"/v2/{world['repo']}/tags/list")
+    new = push_image(world["vendor"], world["repo"], "1.1")
+    all_answer(install, manifest_path(world, new["digest"]), world["jwt"], 200)
+    all_answer(install, f"/v2/{world['repo']}/blobs/{new['layer']}", world["jwt"], 200)
+    all_answer(install, f"/v2/{world['repo']}/tags/list", world["jwt"], 200, '"1.1"')
+
+
+def test_tag_moved(install, world):
+    warm(install, world, manifest_path(world, "1.0"))
+    moved = push_image(world["vendor"], world["repo"], "1.0", label="1.0 rebuilt")
+    seen = answers(install, manifest_path(world, "1.0"), world["jwt"])
+    assert {status for status, _ in seen} == {200}
+    assert {body.encode() for _, body in seen} == {moved["raw"]}
+
+
+def test_manifest_deleted(install, world):
+    digest = world["pushed"]["1.0"]["digest"]
+    warm(install, world, manifest_path(world, digest))
+    warm(install, world, f"/v2/{world['repo']}/tags/list")
+    response = world["vendor"].delete(manifest_path(world, digest))
+    assert response.status_code == 202, response.text
+    all_answer(install, manifest_path(world, digest), world["jwt"], 404, "MANIFEST_UNKNOWN")
+    seen = answers(install, f"/v2/{world['repo']}/tags/list", world["jwt"])
+    assert {body for _, body in seen} == {json.dumps({"name": world["repo"], "tags": []})}
+
+
+# --- changes made in the vendor console (a browser's requests) --------------------------
+
+
+def console_session(install) -> requests.Session:
+    session = requests.Session()
+    login = f"{install.url}/p/acme/accounts/login/"
+    session.get(login, timeout=10)
+    response = session.post(
+        login,
+        data={
+            "login": "admin@acme.example",
+            "password": install.admin_password,
+            "csrfmiddlewaretoken": session.cookies["csrftoken"],
+        },
+        headers={"Referer": login},
+        timeout=10,
+    )
+    assert response.status_code == 200 and "/p/acme/console/" in response.url, response.url
+    return session
+
+
+def console_post(session, install, path: str, data: dict) -> None:
+    url = f"{install.url}/p/acme/console/{path}"
+    response = session.post(
+        url,
+        data={**data, "csrfmiddlewaretoken": session.cookies["csrftoken"]},
+        headers={"Referer": url},
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert response.status_code == 302, (response.status_code, response.text[:500])
+
+
+def test_console_suspends_licence_and_customer(install, world):
+    path = manifest_path(world, "1.0")
+    warm(install, world, path)
+    session = console_session(install)
+    console_post(session, install, f"licenses/{world['licence']}/status", {"status": "suspended"})
+    all_answer(install, path, world["jwt"], 403, "licence 'Support 1.x' is suspended")
+    console_post(session, install, f"licenses/{world['licence']}/status", {"status": "active"})
+    all_answer(install, path, world["jwt"], 200)
+    console_post(session, install, f"customers/{world['customer']}/suspend", {"suspend": "1"})
+    all_answer(install, path, world["jwt"], 403, "your account is suspended")
+    console_post(session, install, f"customers/{world['customer']}/suspend", {"suspend": "0"})
+    all_answer(install, path, world["jwt"], 200)
