@@ -30,3 +30,21 @@ def tag_validate(tag: str) -> str:
 def reference_is_digest(reference: str) -> bool:
     """A reference containing ':' is a digest (tags cannot contain ':')."""
     return ":" in reference
+
+
+def reference_outside_grammar(reference: str) -> bool:
+    """Neither digest-shaped nor a valid tag (".x", a tag over 128 characters, …).
+
+    How the registry answers each kind of reference on /manifests/<reference>:
+
+    - a valid tag or a valid digest: looked up (404 MANIFEST_UNKNOWN when absent);
+    - digest-shaped (contains ':') but malformed or of an unsupported algorithm:
+      400 DIGEST_INVALID on every method (the spec's DIGEST_INVALID; the conformance
+      suite accepts 400 or 404 for "sha256:totallywrong");
+    - outside the grammar: GET, HEAD and DELETE answer 404 MANIFEST_UNKNOWN, since no
+      manifest can have such a reference (the conformance suite requires 404 for
+      ".INVALID_MANIFEST_NAME", and Distribution's router answers 404); a PUT stays
+      400 MANIFEST_INVALID because the client asks to create something the spec
+      forbids (the tag grammar is a MUST).
+    """
+    return not reference_is_digest(reference) and not tag_is_valid(reference)

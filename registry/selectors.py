@@ -19,7 +19,7 @@ from registry.models import (
     TagHistory,
     Upload,
 )
-from registry.names import reference_is_digest, tag_validate
+from registry.names import reference_is_digest, tag_is_valid
 
 
 @dataclass(frozen=True)
@@ -75,11 +75,14 @@ def _fetch_one(template: str, *params) -> tuple | None:
 
 def manifest_get_for_pull(*, repository_name: str, reference: str) -> ManifestForPull:
     if reference_is_digest(reference):
-        digest_parse(reference)
+        digest_parse(reference)  # malformed or unsupported digest: 400 DIGEST_INVALID
         row = _fetch_one(_MANIFEST_BY_DIGEST, repository_name, reference)
-    else:
-        tag_validate(reference)
+    elif tag_is_valid(reference):
         row = _fetch_one(_MANIFEST_BY_TAG, repository_name, reference)
+    else:
+        # Outside the reference grammar: no manifest can have it, so it is unknown like
+        # any other (404 MANIFEST_UNKNOWN); see names.reference_outside_grammar.
+        row = None
     if row is None:
         repository_get(repository_name=repository_name)  # NAME_UNKNOWN beats MANIFEST_UNKNOWN
         raise ManifestUnknown(

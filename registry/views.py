@@ -21,6 +21,7 @@ from registry.errors import (
     Denied,
     DigestInvalid,
     ManifestTooLarge,
+    ManifestUnknown,
     NameInvalid,
     RegistryError,
     RouteUnknown,
@@ -38,7 +39,7 @@ from registry.http import (
 )
 from registry.licences import entitled_manifests, entitled_tags, licensed_repository_names
 from registry.manifests import OCI_INDEX
-from registry.names import repository_name_validate
+from registry.names import reference_outside_grammar, repository_name_validate
 from registry.services.manifests import blob_unlink, manifest_delete, manifest_put
 from registry.services.repositories import repository_get_or_create
 from registry.services.uploads import (
@@ -205,6 +206,11 @@ class ManifestView(RegistryView):
 
     def delete(self, request, name, reference):
         repository = selectors.repository_get(repository_name=name)
+        if reference_outside_grammar(reference):  # nothing can be stored under it: 404
+            raise ManifestUnknown(
+                f"manifest {reference[:200]!r} unknown in {name}",
+                detail={"reference": reference[:200]},
+            )
         manifest_delete(repository=repository, reference=reference, actor=request.principal.actor)
         return HttpResponse(status=202)
 

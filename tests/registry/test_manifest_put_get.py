@@ -264,12 +264,11 @@ def test_unknown_manifest_and_unknown_repository(client):
 
 @pytest.mark.parametrize("reference", ["-bad", "a" * 129, "sha256:xyz", "md5:" + "0" * 32])
 def test_invalid_reference(client, reference):
+    """PUT refuses every invalid reference; what GET answers is in test_reference_grammar."""
     _, raw = image_manifest(client, REPO)
     response = put_manifest(client, REPO, reference, raw)
     assert response.status_code == 400
     assert errors(response)[0] in {"MANIFEST_INVALID", "DIGEST_INVALID"}
-    get = client.get(f"/v2/{REPO}/manifests/{reference}")
-    assert get.status_code == 400
 
 
 def test_refused_manifest_does_not_create_a_repository(client):
