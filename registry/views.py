@@ -91,11 +91,24 @@ class RegistryView(View):
 
 
 def bearer_challenge(request, error: RegistryError) -> str:
-    """`Bearer realm=…,service=…[,scope=…][,error=…]` as Distribution formats it."""
+    """`Bearer realm=…,service=…[,scope=…][,error=…]` as Distribution formats it.
+
+    One difference: a blob HEAD is the existence check a client makes before it uploads
+    that blob, so its challenge asks for `pull,push`, what the push it begins will need.
+    The token endpoint still grants only the intersection with what the principal holds
+    (a pull token or an anonymous caller gets `pull`, enough for the HEAD), so this never
+    widens anyone's access; it lets a client that fetches one token at its first challenge
+    and re-sends it for the rest of a push (oras-py) hold a token that covers the push.
+    See docs/authentication.md ("oras-py")."""
     realm = settings.REGISTRY_TOKEN_REALM or request.build_absolute_uri("/v2/token")
     challenge = f'Bearer realm="{realm}",service="{settings.REGISTRY_SERVICE}"'
-    if error.challenge_scope:
-        challenge += f',scope="{error.challenge_scope}"'
+    scope = error.challenge_scope
+    match = getattr(request, "resolver_match", None)
+    blob_head = request.method == "HEAD" and match is not None and match.url_name == "registry-blob"
+    if blob_head and scope.startswith("repository:") and scope.endswith(f":{PULL}"):
+        scope += f",{PUSH}"
+    if scope:
+        challenge += f',scope="{scope}"'
     if error.challenge_error:
         challenge += f',error="{error.challenge_error}"'
     return challenge

@@ -155,8 +155,8 @@ def test_oras_customer_pull_token_pulls(
     pulled = customer.pull(target=target, outdir=str(tmp_path / "out"))
     assert [Path(p).read_text() for p in pulled] == ["for customers\n"]
     Path("b.txt").write_text("not allowed\n")
-    # oras gives up with "Cannot respond to request for authentication" when the fresh
-    # token still lacks push (401 insufficient_scope, as Distribution answers).
+    # The blob HEAD's challenge asks for pull,push; the token endpoint grants the pull token
+    # only pull, so the upload's POST is refused (401 insufficient_scope) and oras gives up.
     with pytest.raises(ValueError, match=r"(?i)unauthorized|forbidden|denied|authentication"):
         customer.push(target=f"{live_registry.host}/{repo_name}:v2", files=["b.txt"])
     assert not Manifest.objects.filter(repository__name=repo_name, tags__name="v2").exists()

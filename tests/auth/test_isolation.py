@@ -3,14 +3,16 @@ only, a customer's pull token reads its vendor's repositories only, anonymous ca
 the Bearer challenge (and public repositories), narrowed push tokens stay narrow."""
 
 import json
+import re
 
+import jwt
 import pytest
 from django.conf import settings
 from django.test import Client
 
 from customers.services import token_mint, vendor_create
 from registry.models import Manifest, Repository, RepositoryBlob
-from tests.conftest import basic
+from tests.conftest import basic, license_grant
 from tests.support.registry_client import errors, image_manifest, put_manifest, sha256
 
 pytestmark = pytest.mark.django_db
@@ -218,11 +220,66 @@ def test_anonymous_base_gets_the_challenge(anonymous_client):
 
 def test_anonymous_pull_of_private_repository_is_challenged(anonymous_client, images):
     assert_challenge(anonymous_client.get("/v2/acme/app/manifests/v1"), "repository:acme/app:pull")
+    assert_challenge(anonymous_client.head("/v2/acme/app/manifests/v1"), "repository:acme/app:pull")
     layer = images["acme"]["layer"]
     assert_challenge(
-        anonymous_client.head(f"/v2/acme/app/blobs/{layer}"), "repository:acme/app:pull"
+        anonymous_client.get(f"/v2/acme/app/blobs/{layer}"), "repository:acme/app:pull"
+    )
+    # a blob HEAD (the check before an upload) asks for what the push will need; see
+    # test_blob_head_challenge_asks_for_the_push_and_the_token_endpoint_intersects
+    assert_challenge(
+        anonymous_client.head(f"/v2/acme/app/blobs/{layer}"), "repository:acme/app:pull,push"
     )
     assert_challenge(anonymous_client.get("/v2/acme/app/tags/list"), "repository:acme/app:pull")
+
+
+def bearer_for_challenge(response, secret: str | None) -> tuple[Client, list]:
+    """Do what a client does with a challenge: GET the realm with its service and scope
+    (Basic credentials, or none); returns a client sending the JWT and its access claim."""
+    params = dict(re.findall(r'(\w+)="([^"]*)"', response["WWW-Authenticate"]))
+    headers = {"HTTP_AUTHORIZATION": basic(secret)} if secret else {}
+    answer = Client().get(
+        "/v2/token", {"service": params["service"], "scope": params["scope"]}, **headers
+    )
+    assert answer.status_code == 200, answer.content
+    token = answer.json()["token"]
+    claims = jwt.decode(token, options={"verify_signature": False})
+    return Client(HTTP_AUTHORIZATION=f"Bearer {token}"), claims["access"]
+
+
+def test_blob_head_challenge_asks_for_the_push_and_the_token_endpoint_intersects(
+    anonymous_client, images, push_secret, pull_secret, customer
+):
+    """oras-py fetches one token at its first challenge (a blob HEAD, when it pushes) and
+    re-sends it to every later challenge; so that token must already cover the push. The
+    challenge only asks: each principal still gets what it holds and no more."""
+    layer = images["acme"]["layer"]
+    blob = f"/v2/acme/app/blobs/{layer}"
+    challenge = anonymous_client.head(blob)
+    assert_challenge(challenge, "repository:acme/app:pull,push")
+
+    pusher, granted = bearer_for_challenge(challenge, push_secret)
+    assert granted == [{"type": "repository", "name": "acme/app", "actions": ["pull", "push"]}]
+    assert pusher.head(blob).status_code == 200
+    start = pusher.post("/v2/acme/app/blobs/uploads/")
+    assert start.status_code == 202, start.content
+
+    license_grant(customer, "acme/app")
+    reader, granted = bearer_for_challenge(challenge, pull_secret)
+    assert granted == [{"type": "repository", "name": "acme/app", "actions": ["pull"]}]
+    assert reader.head(blob).status_code == 200
+    assert reader.post("/v2/acme/app/blobs/uploads/").status_code == 401
+
+    nobody, granted = bearer_for_challenge(challenge, None)
+    assert granted == [{"type": "repository", "name": "acme/app", "actions": []}]
+    assert nobody.head(blob).status_code == 401
+
+    # a JWT that does not cover the blob's repository is challenged the same way
+    head = pusher.head(f"/v2/initech/app/blobs/{images['initech']['layer']}")
+    assert head.status_code == 401
+    assert head["WWW-Authenticate"] == (
+        CHALLENGE + ',scope="repository:initech/app:pull,push",error="insufficient_scope"'
+    )
 
 
 def test_anonymous_pulls_a_public_repository(anonymous_client, images):

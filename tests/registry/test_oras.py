@@ -8,7 +8,9 @@ import json
 import os
 from dataclasses import asdict
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
+import oras.auth
 import oras.oci
 import pytest
 import requests
@@ -125,6 +127,71 @@ def test_artifact_with_artifact_type_round_trips(client, live_registry, repo_nam
         assert Path(path).read_bytes() == (Path("src") / Path(path).name).read_bytes()
     empty = live_http.get(f"{live_registry.url}/v2/{repo_name}/blobs/{EMPTY_DIGEST}", timeout=30)
     assert empty.content == b"{}"
+
+
+def route(url: str) -> str:
+    """What a request URL addresses: token, upload, blob or manifest."""
+    path = url.split("?", 1)[0]
+    for kind, marker in (
+        ("token", "/v2/token"),
+        ("upload", "/blobs/uploads/"),
+        ("blob", "/blobs/"),
+        ("manifest", "/manifests/"),
+    ):
+        if marker in path:
+            return kind
+    return path
+
+
+def recorded(client) -> tuple[list, list]:
+    """Record (method, route, status) of every response the client's session sees, and the
+    scopes of its token requests."""
+    seen, scopes = [], []
+
+    def hook(response, *args, **kwargs):
+        kind = route(response.request.url)
+        seen.append((response.request.method, kind, response.status_code))
+        if kind == "token":
+            scopes.extend(parse_qs(urlsplit(response.request.url).query).get("scope", []))
+
+    client.session.hooks["response"].append(hook)
+    return seen, scopes
+
+
+def test_unmodified_sdk_pushes_and_pulls_with_basic_credentials_only(
+    live_registry, live_credentials, repo_name, monkeypatch, tmp_path
+):
+    """oras-py's own TokenAuth, nothing patched on the instance or the class, and only Basic
+    credentials: the push needs one token, the one the first blob HEAD's challenge asks for."""
+    client = oras_client(monkeypatch, tmp_path, live_credentials)
+    assert type(client.auth) is oras.auth.TokenAuth
+    assert "authenticate_request" not in vars(client.auth)
+    assert client.auth.token is None
+    seen, scopes = recorded(client)
+    target = f"{live_registry.host}/{repo_name}:v1"
+    write(Path("notes.txt"), b"pushed by an unmodified oras-py\n")
+
+    response = client.push(target=target, files=["notes.txt:text/plain"], quiet=True)
+    assert response.status_code == 201, response.text
+    assert seen == [
+        ("HEAD", "blob", 401),  # challenge: scope="repository:<repo>:pull,push"
+        ("GET", "token", 200),  # the one token of the whole push
+        ("HEAD", "blob", 404),
+        ("POST", "upload", 202),
+        ("PUT", "upload", 201),
+        ("HEAD", "blob", 404),  # the config blob, same token
+        ("POST", "upload", 202),
+        ("PUT", "upload", 201),
+        ("PUT", "manifest", 201),
+    ]
+    assert scopes == [f"repository:{repo_name}:pull,push"]
+
+    reader = oras_client(monkeypatch, tmp_path / "reader", live_credentials)
+    seen, scopes = recorded(reader)
+    pulled = reader.pull(target=target, outdir=str(tmp_path / "out"))
+    assert [Path(p).read_bytes() for p in pulled] == [b"pushed by an unmodified oras-py\n"]
+    assert seen[:3] == [("GET", "manifest", 401), ("GET", "token", 200), ("GET", "manifest", 200)]
+    assert scopes == [f"repository:{repo_name}:pull"]
 
 
 def test_plain_push_and_pull_round_trip(client, live_registry, repo_name, tmp_path):

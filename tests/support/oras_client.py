@@ -1,4 +1,8 @@
-"""oras-py (the `oras` PyPI SDK) against the live registry over plain HTTP."""
+"""oras-py (the `oras` PyPI SDK) against the live registry over plain HTTP.
+
+The client runs the SDK's own authentication code: `oras.auth.TokenAuth` as installed,
+with Basic credentials for the token endpoint and nothing patched (see "oras-py" in
+docs/authentication.md for why an unmodified client pushes to distr)."""
 
 import oras.client
 import oras.provider
@@ -7,7 +11,10 @@ import oras.provider
 class FailFastOrasClient(oras.client.OrasClient):
     """An OrasClient without oras-py's retry decorator on `do_request`: that decorator sleeps
     3+5+11+29+83 s on connection errors *and on HTTP 500*, so a registry bug would turn
-    into a two-minute hang instead of an immediate failure."""
+    into a two-minute hang instead of an immediate failure.
+
+    This is not an authentication change: the undecorated `do_request` is the SDK's own
+    (401/403 handling included), only the retries with their sleeps are gone."""
 
     do_request = oras.provider.Registry.do_request.__wrapped__
 
@@ -26,14 +33,7 @@ def oras_client(monkeypatch, tmp_path, credentials=None) -> FailFastOrasClient:
     monkeypatch.chdir(tmp_path)
     client = FailFastOrasClient(insecure=True)
     if credentials:
-        # Token flow: on a 401 the client fetches a JWT from our /v2/token with Basic
-        # credentials. oras-py would re-send a cached pull-only token to a push challenge
-        # (it ignores the challenge's scope), so make it refresh on every challenge.
+        # Token flow: on its first 401 the SDK fetches a JWT from /v2/token with these
+        # Basic credentials, caches it and re-sends it on later challenges.
         client.auth.set_basic_auth(*credentials)
-        authenticate = client.auth.authenticate_request
-
-        def authenticate_fresh(original, headers=None, refresh=False):
-            return authenticate(original, headers=headers, refresh=True)
-
-        client.auth.authenticate_request = authenticate_fresh
     return client
