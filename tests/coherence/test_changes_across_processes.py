@@ -107,9 +107,12 @@ def push_image(client, repo: str, tag: str, label: str = "") -> dict:
 
 
 def jwt(install: Install, secret: str, repo: str) -> str:
+    """A JWT fetched the way clients fetch one: realm and service from the challenge."""
+    challenge = requests.get(f"{install.url}/v2/", timeout=10).headers["WWW-Authenticate"]
+    realm, service = re.search(r'realm="([^"]+)",service="([^"]+)"', challenge).groups()
     response = requests.get(
-        f"{install.url}/v2/token",
-        params={"service": install.host, "scope": f"repository:{repo}:pull"},
+        realm,
+        params={"service": service, "scope": f"repository:{repo}:pull"},
         auth=("customer", secret),
         timeout=10,
     )
@@ -147,7 +150,7 @@ def answers(install: Install, path: str, token: str) -> list[tuple[int, str]]:
 def all_answer(install, path, token, status: int, text: str = "") -> None:
     seen = answers(install, path, token)
     wrong = [(s, body[:200]) for s, body in seen if s != status or text not in body]
-    assert not wrong, f"{len(wrong)} of {ROUNDS} answers were not {status} {text!r}: {wrong[:3]}"
+    assert not wrong, f"{len(wrong)} of {len(seen)} answers were not {status} {text!r}: {wrong[:3]}"
 
 
 def warm(install, world, path: str, status: int = 200) -> None:
@@ -274,3 +277,58 @@ def test_console_suspends_licence_and_customer(install, world):
     all_answer(install, path, world["jwt"], 403, "your account is suspended")
     console_post(session, install, f"customers/{world['customer']}/suspend", {"suspend": "0"})
     all_answer(install, path, world["jwt"], 200)
+
+
+# --- limits counted in the shared cache (last: they lock 127.0.0.1 out of logins) -------
+
+
+def login_attempt(install, email: str, password: str) -> str:
+    """One sign-in on a new session (and connection); the page it ends on."""
+    session = requests.Session()
+    login = f"{install.url}/p/acme/accounts/login/"
+    session.get(login, timeout=10)
+    response = session.post(
+        login,
+        data={
+            "login": email,
+            "password": password,
+            "csrfmiddlewaretoken": session.cookies["csrftoken"],
+        },
+        headers={"Referer": login},
+        timeout=10,
+    )
+    return response.text
+
+
+LOCKED = "Too many failed login attempts. Try again later."
+
+
+def test_zz_login_lock_out_counts_across_workers(install):
+    """5 failed logins for one account lock it, whichever worker counted them; the 6th
+    attempt is refused even with the right password."""
+    email, password = f"lock{uuid.uuid4().hex[:6]}@acme.example", "the right password 42"
+    install.python(
+        "from allauth.account.models import EmailAddress\n"
+        "from django.contrib.auth import get_user_model\n"
+        "from customers.models import Vendor, VendorMember\n"
+        f"user = get_user_model().objects.create_user({email!r}, {email!r}, {password!r})\n"
+        f"EmailAddress.objects.create(user=user, email={email!r}, verified=True, primary=True)\n"
+        "VendorMember.objects.create(vendor=Vendor.objects.get(slug='acme'), user=user,"
+        " role='viewer')\n"
+    )
+    for attempt in range(5):
+        page = login_attempt(install, email, f"wrong {attempt}")
+        assert LOCKED not in page, f"locked after {attempt} failures"
+    assert LOCKED in login_attempt(install, email, password)
+
+
+def test_zz_per_address_login_limit_counts_across_workers(install):
+    """At most 30 failed logins a minute from one address, on any accounts, then refusal.
+    The lock-out test above already failed 5 or 6 times from this address."""
+    refused_at = None
+    for attempt in range(31):
+        if LOCKED in login_attempt(install, f"nobody{attempt}@{uuid.uuid4().hex[:6]}.x", "x"):
+            refused_at = attempt
+            break
+    assert refused_at is not None, "31 more failed logins from one address, none refused"
+    assert refused_at >= 30 - 6 - 1, f"refused after only {refused_at} more failures"

@@ -96,7 +96,8 @@ class Install:
                 time.sleep(0.1)
         raise RuntimeError(f"gunicorn not ready: {self.log_path.read_text()[-3000:]}")
 
-    def stop(self) -> None:
+    def stop_server(self) -> None:
+        """Stop gunicorn (its log is complete afterwards); the data stays."""
         if self.process is not None and self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGTERM)
             try:
@@ -105,6 +106,9 @@ class Install:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
             self._log.close()
+
+    def stop(self) -> None:
+        self.stop_server()
         if self._database:
             _postgres(f"DROP DATABASE IF EXISTS {self._database} WITH (FORCE)")
         if not os.environ.get("DISTR_TEST_KEEP_INSTALL"):  # for a post-mortem
