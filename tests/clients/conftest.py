@@ -208,3 +208,15 @@ class RegistryLog:
 @pytest.fixture
 def registry_log(live_registry) -> RegistryLog:
     return RegistryLog(live_registry)
+
+
+# --- containerd ----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def containerd(live_registry):
+    from tests.support.containerd import Containerd
+
+    daemon = Containerd(require_binary("containerd"), require_binary("ctr"), live_registry.host)
+    yield daemon
+    daemon.stop()
