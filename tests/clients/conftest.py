@@ -220,3 +220,23 @@ def containerd(live_registry):
     daemon = Containerd(require_binary("containerd"), require_binary("ctr"), live_registry.host)
     yield daemon
     daemon.stop()
+
+
+# --- podman ----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def podman_storage(live_registry):
+    from tests.support.podman import Podman
+
+    podman = Podman(require_binary("podman"))
+    yield podman
+    podman.stop()
+
+
+@pytest.fixture
+def podman(podman_storage, tmp_path):
+    """podman on the session's storage with this test's own auth file (no logins yet)."""
+    from tests.support.podman import PodmanCLI
+
+    return PodmanCLI(podman_storage, tmp_path / "auth.json")
