@@ -16,6 +16,7 @@ import os
 import platform
 import shutil
 import tarfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -189,19 +190,34 @@ class RegistryLog:
         self.path = live.log_path
         self.start = self.path.stat().st_size
 
+    def _settle(self, quiet: float = 0.3, timeout: float = 5) -> None:
+        """Wait until the log stops growing: a worker may write a request's line after the
+        client already has the response."""
+        deadline, size, since = time.monotonic() + timeout, -1, time.monotonic()
+        while time.monotonic() < deadline:
+            now = self.path.stat().st_size
+            if now != size:
+                size, since = now, time.monotonic()
+            elif time.monotonic() - since >= quiet:
+                return
+            time.sleep(0.05)
+
     def requests(self) -> list[dict]:
+        self._settle()
         with open(self.path, "rb") as handle:
             handle.seek(self.start)
             lines = handle.read().decode(errors="replace").splitlines()
         entries = [json.loads(line) for line in lines if line.startswith("{")]
         return [entry for entry in entries if entry.get("logger") == "distr.request"]
 
-    def lines(self, agent_prefix: str = "") -> list[str]:
-        """`METHOD PATH STATUS PRINCIPAL` for each request whose User-Agent starts so."""
+    def lines(self, agent_prefix: str = "", path: str | None = None) -> list[str]:
+        """`METHOD PATH STATUS PRINCIPAL` for each request whose User-Agent starts so (and
+        whose path is `path`), in the order the workers wrote them."""
         return [
             f"{e['method']} {e['path']} {e['status']} {e['principal_id'] or 'anonymous'}"
             for e in self.requests()
             if (e.get("user_agent") or "").startswith(agent_prefix)
+            and (path is None or e["path"] == path)
         ]
 
 
