@@ -43,6 +43,7 @@ class TokenView(View):
             principal = principal_from_secret(secret, request=request)
             if principal is None:
                 return _error(401, "UNAUTHORIZED", "invalid username or token")
+        request.principal = principal  # the request log names who asked
         offline = request.GET.get("offline_token") == "true"
         scopes = scopes_parse(request.GET.getlist("scope"))
         return self._issue(principal, scopes, refresh_token=secret if offline else "")
@@ -61,6 +62,7 @@ class TokenView(View):
         principal = principal_from_secret(secret, request=request) if secret else None
         if principal is None:
             return _error(401, "UNAUTHORIZED", "invalid username or token")
+        request.principal = principal
         offline = request.POST.get("access_type") == "offline" or grant_type == "refresh_token"
         scopes = scopes_parse([request.POST.get("scope", "")])
         return self._issue(principal, scopes, refresh_token=secret if offline else "")

@@ -8,6 +8,7 @@ from django.test import Client
 
 from ops import health
 from ops.logging import JsonFormatter
+from tests.conftest import basic
 from tests.support.server import free_port
 
 pytestmark = pytest.mark.django_db
@@ -83,6 +84,24 @@ def test_request_log_fields_and_request_id(client, repo_name, caplog):
     line = json.loads(JsonFormatter().format(record))
     assert line["request_id"] == "ci-run-42.7" and line["logger"] == "distr.request"
     assert record.getMessage().startswith(f"GET /v2/{repo_name}/tags/list 404 ")
+
+
+@pytest.mark.django_db
+def test_request_log_names_who_fetched_a_token(push_secret, caplog):
+    caplog.set_level(logging.INFO, logger="distr.request")
+    prefix = push_secret[: len("distr_push_") + 8]
+    response = Client().get("/v2/token", HTTP_AUTHORIZATION=basic(push_secret))
+    assert response.status_code == 200
+    response = Client().post(
+        "/v2/token",
+        {"grant_type": "password", "username": "ci", "password": push_secret, "service": ""},
+    )
+    assert response.status_code == 200
+    lines = [r.fields for r in caplog.records if r.name == "distr.request"]
+    assert [(f["method"], f["principal_kind"], f["principal_id"]) for f in lines] == [
+        ("GET", "push", f"token:{prefix}"),
+        ("POST", "push", f"token:{prefix}"),
+    ]
 
 
 def test_unsafe_request_ids_are_replaced(client, caplog):
