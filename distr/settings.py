@@ -70,6 +70,15 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
+# The registry's own chain (distr/wsgi.py routes /v2 and /v2/… through it): request logs
+# and metrics, HTTPS redirect and security headers, and nothing that only pages need.
+REGISTRY_MIDDLEWARE = [
+    "ops.middleware.ProbeMiddleware",
+    "ops.middleware.RequestLogMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
 ROOT_URLCONF = "distr.urls"
 WSGI_APPLICATION = "distr.wsgi.application"
 

@@ -1,6 +1,40 @@
+"""WSGI entry point (gunicorn: `distr.wsgi`).
+
+Registry requests (`/v2`, `/v2/…`) go through a shorter middleware chain than everything
+else: sessions, CSRF, users, portal tenancy, allauth and messages do nothing for them (the
+registry authenticates with tokens, its views are CSRF-exempt, and it never renders a
+page), yet cost about a fifth of a warm registry request's CPU. Both chains are complete
+Django handlers, so request signals, database connection handling and error responses
+are the same on either.
+"""
+
 import os
 
+from django.core.handlers.wsgi import WSGIHandler
 from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "distr.settings")
-application = get_wsgi_application()
+_everything_else = get_wsgi_application()  # also runs django.setup()
+
+
+def _registry_handler() -> WSGIHandler:
+    from django.conf import settings
+
+    # load_middleware() reads settings.MIDDLEWARE; this runs once, at import, before any
+    # request (gunicorn preloads the app in its master process).
+    full = settings.MIDDLEWARE
+    settings.MIDDLEWARE = settings.REGISTRY_MIDDLEWARE
+    try:
+        return WSGIHandler()
+    finally:
+        settings.MIDDLEWARE = full
+
+
+_registry = _registry_handler()
+
+
+def application(environ, start_response):
+    path = environ.get("PATH_INFO", "")
+    if path == "/v2" or path.startswith("/v2/"):
+        return _registry(environ, start_response)
+    return _everything_else(environ, start_response)

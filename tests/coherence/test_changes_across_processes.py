@@ -19,39 +19,11 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from tests.support.install import Install, postgres_available
+from tests.support.install import HttpClient, Install, portal_sign_in, postgres_available
 from tests.support.registry_client import image_manifest, put_manifest, sha256
 
 ROUNDS = 30
 SHAPES = ["embedded", "postgres+redis"]
-
-
-class LiveClient:
-    """The Django-test-client calls tests/support/registry_client.py makes, over HTTP."""
-
-    def __init__(self, url: str, auth: tuple[str, str]):
-        self.url, self.auth = url, auth
-
-    def post(self, path, data=b"", content_type="application/octet-stream"):
-        return requests.post(
-            self.url + path,
-            data=data,
-            headers={"Content-Type": content_type},
-            auth=self.auth,
-            timeout=30,
-        )
-
-    def put(self, path, data=b"", content_type="application/octet-stream"):
-        return requests.put(
-            self.url + path,
-            data=data,
-            headers={"Content-Type": content_type},
-            auth=self.auth,
-            timeout=30,
-        )
-
-    def delete(self, path):
-        return requests.delete(self.url + path, auth=self.auth, timeout=30)
 
 
 @pytest.fixture(scope="module", params=SHAPES)
@@ -75,7 +47,7 @@ def world(install):
     """A fresh repository with tags 1.0 and 2.0, a customer licensed for `1.*` only, and
     its pull token; plus a JWT for it obtained before any change."""
     repo = f"acme/c{uuid.uuid4().hex[:10]}"
-    vendor = LiveClient(install.url, ("ci", install.push_secret))
+    vendor = HttpClient(install.url, ("ci", install.push_secret))
     pushed = {tag: push_image(vendor, repo, tag) for tag in ("1.0", "2.0")}
     customer = f"cust{uuid.uuid4().hex[:8]}"
     made = json.loads(
@@ -237,19 +209,7 @@ def test_manifest_deleted(install, world):
 
 
 def console_session(install) -> requests.Session:
-    session = requests.Session()
-    login = f"{install.url}/p/acme/accounts/login/"
-    session.get(login, timeout=10)
-    response = session.post(
-        login,
-        data={
-            "login": "admin@acme.example",
-            "password": install.admin_password,
-            "csrfmiddlewaretoken": session.cookies["csrftoken"],
-        },
-        headers={"Referer": login},
-        timeout=10,
-    )
+    session, response = portal_sign_in(install.url, "admin@acme.example", install.admin_password)
     assert response.status_code == 200 and "/p/acme/console/" in response.url, response.url
     return session
 
@@ -285,20 +245,7 @@ def test_console_suspends_licence_and_customer(install, world):
 
 def login_attempt(install, email: str, password: str) -> str:
     """One sign-in on a new session (and connection); the page it ends on."""
-    session = requests.Session()
-    login = f"{install.url}/p/acme/accounts/login/"
-    session.get(login, timeout=10)
-    response = session.post(
-        login,
-        data={
-            "login": email,
-            "password": password,
-            "csrfmiddlewaretoken": session.cookies["csrftoken"],
-        },
-        headers={"Referer": login},
-        timeout=10,
-    )
-    return response.text
+    return portal_sign_in(install.url, email, password)[1].text
 
 
 LOCKED = "Too many failed login attempts. Try again later."

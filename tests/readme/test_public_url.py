@@ -7,8 +7,8 @@ import re
 
 import requests
 
-from tests.coherence.test_changes_across_processes import LiveClient, push_image
-from tests.support.install import Install
+from tests.coherence.test_changes_across_processes import push_image
+from tests.support.install import HttpClient, Install, portal_sign_in
 
 USER, PASSWORD = "dev@globex.example", "a long test password 1"
 
@@ -45,7 +45,7 @@ def test_port_is_the_public_address_everywhere():
         assert claims["aud"] == host
 
         repo = "acme/app"
-        push_image(LiveClient(install.url, ("ci", push_secret)), repo, "1.0")
+        push_image(HttpClient(install.url, ("ci", push_secret)), repo, "1.0")
         install.python(
             "from customers.models import Customer\n"
             "from licensing.services import grant_add, license_create\n"
@@ -53,19 +53,7 @@ def test_port_is_the_public_address_everywhere():
             "licence = license_create(vendor=customer.vendor, customer=customer, name='L')\n"
             f"grant_add(license=licence, repository_name={repo!r}, tag_rule='glob:*')\n"
         )
-        session = requests.Session()
-        login = f"{install.url}/p/acme/accounts/login/"
-        session.get(login, timeout=10)
-        session.post(
-            login,
-            data={
-                "login": USER,
-                "password": PASSWORD,
-                "csrfmiddlewaretoken": session.cookies["csrftoken"],
-            },
-            headers={"Referer": login},
-            timeout=10,
-        )
+        session, _ = portal_sign_in(install.url, USER, PASSWORD)
         page = session.get(f"{install.url}/p/acme/artifacts/", timeout=10)
         assert page.status_code == 200
         commands = re.findall(r"(?:docker|helm|kubectl) [^<\n]*", page.text)

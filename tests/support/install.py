@@ -131,6 +131,52 @@ class Install:
         return pids
 
 
+class HttpClient:
+    """The Django-test-client calls tests/support/registry_client.py makes, over HTTP to a
+    live server, with Basic credentials."""
+
+    def __init__(self, url: str, auth: tuple[str, str]):
+        self.url, self.auth = url, auth
+
+    def _send(self, method: str, path: str, data=b"", content_type="application/octet-stream"):
+        return requests.request(
+            method,
+            self.url + path,
+            data=data,
+            headers={"Content-Type": content_type},
+            auth=self.auth,
+            timeout=30,
+        )
+
+    def post(self, path, data=b"", content_type="application/octet-stream"):
+        return self._send("POST", path, data, content_type)
+
+    def put(self, path, data=b"", content_type="application/octet-stream"):
+        return self._send("PUT", path, data, content_type)
+
+    def delete(self, path):
+        return self._send("DELETE", path)
+
+
+def portal_sign_in(url: str, email: str, password: str, vendor: str = "acme"):
+    """Sign in on a vendor's portal with a new session (and connection), as a browser
+    without JavaScript would; returns (session, the page it ended on)."""
+    session = requests.Session()
+    login = f"{url}/p/{vendor}/accounts/login/"
+    session.get(login, timeout=10)
+    response = session.post(
+        login,
+        data={
+            "login": email,
+            "password": password,
+            "csrfmiddlewaretoken": session.cookies["csrftoken"],
+        },
+        headers={"Referer": login},
+        timeout=10,
+    )
+    return session, response
+
+
 def postgres_available() -> bool:
     try:
         _postgres("SELECT 1")
