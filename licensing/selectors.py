@@ -16,8 +16,6 @@ the token check.
 """
 
 import datetime
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from django.core.cache import cache
@@ -27,6 +25,7 @@ from customers.models import Customer
 from licensing.models import License, LicenseGrant
 from licensing.rules import rule_matches
 from registry.changes import Generations, customer_generation_key, repository_generation_key
+from registry.memo import LruMemo
 from registry.selectors import repository_graph
 
 CACHE_SECONDS = 3600
@@ -76,30 +75,8 @@ def entitlement_get(
     return entitlement
 
 
-class _LocalCache:
-    """Entitlements already unpickled in this process. Keys carry both generations, so an
-    entry is never stale, only unused; a bounded LRU drops those."""
-
-    def __init__(self, capacity: int = 2048):
-        self._items: OrderedDict[str, Entitlement] = OrderedDict()
-        self._lock = threading.Lock()
-        self._capacity = capacity
-
-    def get(self, key: str) -> Entitlement | None:
-        with self._lock:
-            value = self._items.get(key)
-            if value is not None:
-                self._items.move_to_end(key)
-            return value
-
-    def put(self, key: str, value: Entitlement) -> None:
-        with self._lock:
-            self._items[key] = value
-            while len(self._items) > self._capacity:
-                self._items.popitem(last=False)
-
-
-_local = _LocalCache()
+# Entitlements already unpickled in this process, under keys that carry both generations.
+_local: LruMemo[Entitlement] = LruMemo(capacity=2048)
 
 
 def entitlement_build(

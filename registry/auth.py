@@ -12,8 +12,6 @@ token from the first request after the revocation commits.
 import base64
 import binascii
 import datetime
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from django.core.cache import cache
@@ -29,6 +27,7 @@ from registry.changes import (
     token_generation_key,
 )
 from registry.errors import Unauthorized
+from registry.memo import LruMemo
 from registry.signing import TokenInvalid, token_verify
 
 ALL_ACTIONS = frozenset({"pull", "push", "delete"})
@@ -152,31 +151,9 @@ class _TokenMemo:
     expires_at: datetime.datetime | None
 
 
-class _TokenMemos:
-    """Principals of tokens this process has seen, each under the token generation it was
-    read at. Never trusted alone: `_principal_live` compares the generation on every
-    request. A bounded LRU forgets tokens no longer in use."""
-
-    def __init__(self, capacity: int = 4096):
-        self._items: OrderedDict[str, _TokenMemo] = OrderedDict()
-        self._lock = threading.Lock()
-        self._capacity = capacity
-
-    def get(self, prefix: str) -> _TokenMemo | None:
-        with self._lock:
-            memo = self._items.get(prefix)
-            if memo is not None:
-                self._items.move_to_end(prefix)
-            return memo
-
-    def put(self, prefix: str, memo: _TokenMemo) -> None:
-        with self._lock:
-            self._items[prefix] = memo
-            while len(self._items) > self._capacity:
-                self._items.popitem(last=False)
-
-
-_token_memos = _TokenMemos()
+# Principals of tokens this process has seen, each under the token generation it was read
+# at; `_principal_live` compares that generation on every request.
+_token_memos: LruMemo[_TokenMemo] = LruMemo(capacity=4096)
 
 
 def _principal_live(
