@@ -1,9 +1,12 @@
 """Readiness checks: can this instance reach what every request needs?
 
-Each check returns None when healthy or a short reason; `readiness()` names each
-dependency in its answer so an operator sees which one is down.
+Each check returns None when healthy or raises; `readiness()` names each dependency in
+its answer so an operator sees which one is down. The answer is unauthenticated (probes
+send no credentials), so it carries only the error's type: the message, which can name
+database hosts, users or buckets, goes to the log.
 """
 
+import logging
 import time
 
 from django.conf import settings
@@ -12,6 +15,7 @@ from django.db import connection
 from registry.storage import blob_store
 
 _redis_client = None
+log = logging.getLogger("distr.health")
 
 
 def database_check() -> str | None:
@@ -52,7 +56,8 @@ def readiness() -> tuple[bool, dict]:
             check()
             result = {"ok": True}
         except Exception as error:  # noqa: BLE001 - any failure means not ready
-            result = {"ok": False, "error": f"{type(error).__name__}: {error}"[:300]}
+            log.warning("readiness: %s failed: %s: %s", name, type(error).__name__, error)
+            result = {"ok": False, "error": type(error).__name__}
         result["ms"] = round((time.perf_counter() - started) * 1000, 1)
         if name == "redis" and not settings.REDIS_URL:
             result["configured"] = False

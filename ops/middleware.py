@@ -1,6 +1,7 @@
 """Middleware for operations: probe endpoints, and per-request logs and metrics."""
 
 import hmac
+import ipaddress
 import logging
 import os
 import re
@@ -34,7 +35,11 @@ class ProbeMiddleware:
             return JsonResponse(body, status=200 if ready else 503)
         if path == "/metrics":
             if not _metrics_authorised(request):
-                return HttpResponse("metrics need the bearer token\n", status=401)
+                return HttpResponse(
+                    "metrics need the bearer token (METRICS_BEARER_TOKEN; without it, only "
+                    "loopback clients may scrape)\n",
+                    status=401,
+                )
             return HttpResponse(
                 metrics.exposition(), content_type="text/plain; version=0.0.4; charset=utf-8"
             )
@@ -42,11 +47,20 @@ class ProbeMiddleware:
 
 
 def _metrics_authorised(request) -> bool:
+    """With METRICS_BEARER_TOKEN, that bearer token; without it, only this host's own
+    scrapers (a loopback client address): metrics name repositories and customers' load."""
     token = settings.METRICS_BEARER_TOKEN
     if not token:
-        return True
+        return _is_loopback(request.META.get("REMOTE_ADDR", ""))
     given = request.headers.get("Authorization", "").removeprefix("Bearer ")
     return hmac.compare_digest(given.encode(), token.encode())
+
+
+def _is_loopback(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False
 
 
 class RequestLogMiddleware:

@@ -2,6 +2,7 @@
 
 import json
 import logging
+from unittest.mock import ANY
 
 import pytest
 from django.test import Client
@@ -117,3 +118,30 @@ def test_metrics_can_require_a_bearer_token(settings):
     response = Client().get("/metrics", HTTP_AUTHORIZATION="Bearer scrape-secret")
     assert response.status_code == 200
     assert b"distr_upload_sessions_open" in response.content
+
+
+def test_metrics_without_a_token_are_for_loopback_scrapers_only(settings):
+    settings.METRICS_BEARER_TOKEN = ""
+    assert Client().get("/metrics", REMOTE_ADDR="127.0.0.1").status_code == 200
+    assert Client().get("/metrics", REMOTE_ADDR="::1").status_code == 200
+    refused = Client().get("/metrics", REMOTE_ADDR="10.1.2.3")
+    assert refused.status_code == 401
+    assert refused.content.startswith(b"metrics need the bearer token")
+    settings.METRICS_BEARER_TOKEN = "scrape-secret"
+    ok = Client().get("/metrics", REMOTE_ADDR="10.1.2.3", HTTP_AUTHORIZATION="Bearer scrape-secret")
+    assert ok.status_code == 200
+
+
+def test_readyz_names_the_failure_but_logs_its_message(settings, caplog):
+    """The answer is unauthenticated: the error's type only; host and user go to the log."""
+    settings.REDIS_URL = f"redis://secret-user:pw@127.0.0.1:{free_port()}/12"
+    health._redis_client = None
+    caplog.set_level(logging.WARNING, logger="distr.health")
+    try:
+        body = Client().get("/readyz").json()
+    finally:
+        health._redis_client = None
+    assert body["checks"]["redis"] == {"ok": False, "error": "ConnectionError", "ms": ANY}
+    assert "127.0.0.1" not in json.dumps(body) and "secret-user" not in json.dumps(body)
+    (record,) = [r for r in caplog.records if r.name == "distr.health"]
+    assert record.getMessage().startswith("readiness: redis failed: ConnectionError: ")
