@@ -54,6 +54,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "ops.middleware.ClientAddressMiddleware",  # first: everything after sees the client
     "ops.middleware.ProbeMiddleware",  # /healthz, /readyz, /metrics: before host checks
     "ops.middleware.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -70,9 +71,11 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
-# The registry's own chain (distr/wsgi.py routes /v2 and /v2/… through it): request logs
-# and metrics, HTTPS redirect and security headers, and nothing that only pages need.
+# The registry's own chain (distr/wsgi.py routes /v2 and /v2/… through it): the client's
+# address, request logs and metrics, HTTPS redirect and security headers, and nothing that
+# only pages need.
 REGISTRY_MIDDLEWARE = [
+    "ops.middleware.ClientAddressMiddleware",
     "ops.middleware.ProbeMiddleware",
     "ops.middleware.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -379,6 +382,9 @@ SILENCED_SYSTEM_CHECKS = env.list("DJANGO_SILENCED_SYSTEM_CHECKS", default=["sec
 
 # /metrics answers anyone who reaches it unless this bearer token is set.
 METRICS_BEARER_TOKEN = env.str("METRICS_BEARER_TOKEN", default="")
+# Proxies (addresses or CIDRs) whose X-Forwarded-For names the client (ops/middleware.py
+# ClientAddressMiddleware). Empty: the socket's peer is the client, whatever headers say.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 
 # One line per request from ops.middleware.RequestLogMiddleware (logger distr.request):
 # JSON for log shippers, or text for people; text is the default under DEBUG.

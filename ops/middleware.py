@@ -17,6 +17,52 @@ request_log = logging.getLogger("distr.request")
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 
+class ClientAddressMiddleware:
+    """The client's address in `REMOTE_ADDR`, for everything after it: allauth's rate
+    limits, the failed-auth audit, pull analytics, the request log.
+
+    Behind a proxy the socket's peer is the proxy. When that peer is in TRUSTED_PROXIES,
+    the client is the rightmost X-Forwarded-For entry that is not itself a trusted proxy
+    (each proxy appends the address it saw, so entries left of the first untrusted one are
+    whatever the client claimed). A client talking to distr directly cannot spoof: its own
+    address is not trusted, so its X-Forwarded-For is ignored. The peer stays in
+    `DISTR_PEER_ADDR`."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.trusted = [
+            ipaddress.ip_network(cidr, strict=False) for cidr in settings.TRUSTED_PROXIES
+        ]
+
+    def __call__(self, request):
+        if self.trusted:
+            peer = request.META.get("REMOTE_ADDR", "")
+            request.META["DISTR_PEER_ADDR"] = peer
+            request.META["REMOTE_ADDR"] = self.client_address(
+                peer, request.META.get("HTTP_X_FORWARDED_FOR", "")
+            )
+        return self.get_response(request)
+
+    def client_address(self, peer: str, forwarded_for: str) -> str:
+        address = peer
+        hops = [hop.strip() for hop in forwarded_for.split(",") if hop.strip()]
+        while self._is_trusted(address) and hops:
+            candidate = hops.pop()
+            try:
+                ipaddress.ip_address(candidate)
+            except ValueError:
+                break  # garbage left of a trusted hop: the proxy's own peer is the answer
+            address = candidate
+        return address
+
+    def _is_trusted(self, address: str) -> bool:
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(ip in network for network in self.trusted)
+
+
 class ProbeMiddleware:
     """`/healthz`, `/readyz` and `/metrics`, answered before anything else runs: probes
     and scrapers reach pods by IP over plain HTTP, so host validation and the HTTPS
