@@ -107,29 +107,37 @@ class _VerifiedCache:
 
     A client reuses one JWT for every request of a pull, and an ES256 verification costs
     more than the rest of a warm manifest GET; the same bytes verify the same way, so only
-    the time checks are repeated. Revocation is checked separately on every request.
+    the time checks are repeated. Each entry records what it was verified against (the
+    key id, issuer and audience); a hit counts only while those are still current, so a
+    rotated-out key or a changed REGISTRY_SERVICE/REGISTRY_TOKEN_ISSUER sends the token
+    through the full verification again. Revocation is checked separately on every
+    request.
     """
 
     def __init__(self, capacity: int = 4096):
-        self._items: OrderedDict[str, dict] = OrderedDict()
+        self._items: OrderedDict[str, tuple[tuple[str, str, str], dict]] = OrderedDict()
         self._lock = threading.Lock()
         self._capacity = capacity
 
-    def get(self, token: str) -> dict | None:
+    def get(self, token: str, verified_with: tuple[str, str, str]) -> dict | None:
         with self._lock:
-            claims = self._items.get(token)
-            if claims is not None:
+            entry = self._items.get(token)
+            if entry is not None:
                 self._items.move_to_end(token)
-        if claims is None:
+        if entry is None:
             return None
+        recorded, claims = entry
+        if recorded != verified_with:
+            return None  # another key, issuer or audience: verify from scratch
         now = time.time()
         if not claims["nbf"] - LEEWAY_SECONDS <= now <= claims["exp"] + LEEWAY_SECONDS:
             return None  # the full verification raises the precise error
         return claims
 
-    def put(self, token: str, claims: dict) -> None:
+    def put(self, token: str, verified_with: tuple[str, str, str], claims: dict) -> None:
         with self._lock:
-            self._items[token] = claims
+            self._items[token] = (verified_with, claims)
+            self._items.move_to_end(token)
             while len(self._items) > self._capacity:
                 self._items.popitem(last=False)
 
@@ -139,23 +147,24 @@ _verified = _VerifiedCache()
 
 def token_verify(token: str) -> dict:
     """Verified claims, or TokenInvalid: signature, pinned algorithm, exp, nbf, iss, aud."""
-    claims = _verified.get(token)
+    _, public, kid = signing_keys()
+    verified_with = (kid, settings.REGISTRY_TOKEN_ISSUER, settings.REGISTRY_SERVICE)
+    claims = _verified.get(token, verified_with)
     if claims is not None:
         return claims
-    claims = _token_decode(token)
-    _verified.put(token, claims)
+    claims = _token_decode(token, public, issuer=verified_with[1], audience=verified_with[2])
+    _verified.put(token, verified_with, claims)
     return claims
 
 
-def _token_decode(token: str) -> dict:
-    _, public, _ = signing_keys()
+def _token_decode(token: str, public, *, issuer: str, audience: str) -> dict:
     try:
         return jwt.decode(
             token,
             public,
             algorithms=[ALGORITHM],
-            audience=settings.REGISTRY_SERVICE,
-            issuer=settings.REGISTRY_TOKEN_ISSUER,
+            audience=audience,
+            issuer=issuer,
             leeway=LEEWAY_SECONDS,
             options={"require": ["exp", "nbf", "iat", "iss", "aud", "sub", "jti"]},
         )

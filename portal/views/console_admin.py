@@ -26,7 +26,15 @@ from portal.services import (
     staff_role_change,
 )
 from portal.views.access import staff_page
-from portal.views.customer import registry_host
+from portal.views.customer import (
+    MINT_STALE,
+    MINT_USED,
+    RESUBMITTED,
+    STALE_FORM,
+    mint_nonce_claim,
+    registry_host,
+    secret_page,
+)
 from registry.errors import RegistryError
 from registry.inventory import manifest_summary, manifest_tags, tag_summaries
 from registry.services.manifests import manifest_delete
@@ -121,32 +129,40 @@ def repository_delete_reference(request, name):
 def push_tokens(request):
     form = PushTokenForm(request.POST or None)
     minted = None
+    status = 200
     if request.method == "POST" and form.is_valid():
-        actions = ["pull", "push"] + (["delete"] if form.cleaned_data["allow_delete"] else [])
-        try:
-            minted = token_mint(
-                vendor=request.vendor,
-                kind=AccessToken.Kind.PUSH,
-                name=form.cleaned_data["name"],
-                expires_at=form.expires_at(),
-                repository_patterns=form.patterns(),
-                actions=actions,
-                created_by=request.user,
-            )
-        except TokenError as exc:
-            form.add_error(None, str(exc))
+        claim = mint_nonce_claim(request)
+        if claim == MINT_USED:
+            form, status = PushTokenForm(), 409
+            messages.warning(request, RESUBMITTED)
+        elif claim == MINT_STALE:
+            form.add_error(None, STALE_FORM)
         else:
-            form = PushTokenForm()
-    return render(
+            actions = ["pull", "push"] + (["delete"] if form.cleaned_data["allow_delete"] else [])
+            try:
+                minted = token_mint(
+                    vendor=request.vendor,
+                    kind=AccessToken.Kind.PUSH,
+                    name=form.cleaned_data["name"],
+                    expires_at=form.expires_at(),
+                    repository_patterns=form.patterns(),
+                    actions=actions,
+                    created_by=request.user,
+                )
+            except TokenError as exc:
+                form.add_error(None, str(exc))
+            else:
+                form, status = PushTokenForm(), 201
+    return secret_page(
         request,
         "console/tokens.html",
         {
             "form": form,
-            "minted": minted,
+            "minted": minted,  # the secret is in this one response and nowhere else
             "tokens": selectors.push_tokens(vendor=request.vendor),
             "registry_host": registry_host(),
         },
-        status=201 if minted else (400 if form.errors else 200),
+        status=400 if form.errors else status,
     )
 
 

@@ -1,7 +1,11 @@
 """The customer side of the portal: licences, what to pull, tokens, team."""
 
+import secrets
+
 from django.conf import settings
 from django.contrib import messages
+from django.core import signing
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -18,6 +22,61 @@ from portal.views.access import customer_page
 
 def registry_host() -> str:
     return settings.REGISTRY_SERVICE
+
+
+# --- pages that show a new token secret -------------------------------------------------
+#
+# The secret exists only in the answer to the POST that minted it (nothing but its hash is
+# stored: not in the session, which lives in the database, nor in a URL), so that answer
+# is sent with `Cache-Control: no-store`, and the mint form carries a one-time nonce: a
+# re-submission (reloading the answer, a double click) finds the nonce spent and mints
+# nothing.
+
+MINT_NONCE_FIELD = "mint_nonce"
+MINT_NONCE_MAX_AGE = 12 * 3600  # a form left open longer asks to be submitted again
+MINT_FRESH, MINT_USED, MINT_STALE = "fresh", "used", "stale"
+RESUBMITTED = (
+    "This form was already submitted and its token created; the secret was shown only in "
+    "the answer to that submission. If you did not copy it, revoke that token and create "
+    "another."
+)
+STALE_FORM = "This form has expired. Check the details and submit it again."
+
+
+def _mint_salt(request) -> str:
+    return f"portal.token-mint:{request.vendor.pk}:{request.user.pk}"
+
+
+def mint_nonce(request) -> str:
+    """A one-time nonce for a mint form, bound to this vendor and user."""
+    return signing.dumps(secrets.token_hex(16), salt=_mint_salt(request))
+
+
+def mint_nonce_claim(request) -> str:
+    """Spend the POSTed nonce: MINT_FRESH the first time, MINT_USED on a re-submission,
+    MINT_STALE when missing, forged, another user's or expired. `cache.add` is atomic in
+    the cache every process shares, so two concurrent submissions cannot both win."""
+    try:
+        nonce = signing.loads(
+            request.POST.get(MINT_NONCE_FIELD, ""),
+            salt=_mint_salt(request),
+            max_age=MINT_NONCE_MAX_AGE,
+        )
+    except signing.BadSignature:
+        return MINT_STALE
+    if cache.add(f"portal:token-mint:{nonce}", True, timeout=MINT_NONCE_MAX_AGE + 60):
+        return MINT_FRESH
+    return MINT_USED
+
+
+def secret_page(request, template: str, context: dict, *, status: int):
+    """Render a token page (which may show a secret): never stored by a cache."""
+    response = render(
+        request, template, {**context, "mint_nonce": mint_nonce(request)}, status=status
+    )
+    response["Cache-Control"] = "no-store"
+    response["Pragma"] = "no-cache"
+    return response
 
 
 @customer_page
@@ -59,21 +118,29 @@ def tokens(request):
     customer = request.portal.customer
     form = TokenMintForm(request.POST or None)
     minted = None
+    status = 200
     if request.method == "POST" and form.is_valid():
-        try:
-            minted = token_mint(
-                vendor=request.vendor,
-                customer=customer,
-                kind="pull",
-                name=form.cleaned_data["name"],
-                expires_at=form.expires_at(),
-                created_by=request.user,
-            )
-        except TokenError as exc:
-            form.add_error(None, str(exc))
+        claim = mint_nonce_claim(request)
+        if claim == MINT_USED:
+            form, status = TokenMintForm(), 409
+            messages.warning(request, RESUBMITTED)
+        elif claim == MINT_STALE:
+            form.add_error(None, STALE_FORM)
         else:
-            form = TokenMintForm()
-    return render(
+            try:
+                minted = token_mint(
+                    vendor=request.vendor,
+                    customer=customer,
+                    kind="pull",
+                    name=form.cleaned_data["name"],
+                    expires_at=form.expires_at(),
+                    created_by=request.user,
+                )
+            except TokenError as exc:
+                form.add_error(None, str(exc))
+            else:
+                form, status = TokenMintForm(), 201
+    return secret_page(
         request,
         "portal/tokens.html",
         {
@@ -83,7 +150,7 @@ def tokens(request):
             "registry_host": registry_host(),
             "login_user": customer.slug,
         },
-        status=201 if minted else (400 if form.errors else 200),
+        status=400 if form.errors else status,
     )
 
 

@@ -357,3 +357,46 @@ def test_jwt_never_exceeds_the_token_rights(push_secret, prefix, image):
     response = bearer(token).get("/v2/initech/app/tags/list")
     assert response.status_code == 403
     assert errors(response) == ["DENIED"]
+
+
+# --- the per-process memo of verified JWTs ---------------------------------------------
+
+
+def new_pem() -> str:
+    return (
+        ec.generate_private_key(ec.SECP256R1())
+        .private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        .decode()
+    )
+
+
+def test_a_memoised_token_dies_with_its_rotated_out_key(push_secret, image, settings):
+    """The memo of verified JWTs must not outlive the key that signed them."""
+    token = issued(push_secret, "repository:acme/app:pull")
+    assert bearer(token).get("/v2/acme/app/tags/list").status_code == 200  # memoised now
+    old_kid = signing_keys()[2]
+    settings.REGISTRY_TOKEN_KEY = new_pem()
+    assert signing_keys()[2] != old_kid
+    assert_challenge(bearer(token).get("/v2/acme/app/tags/list"), "invalid_token")
+    fresh = issued(push_secret, "repository:acme/app:pull")  # the new key signs and verifies
+    assert bearer(fresh).get("/v2/acme/app/tags/list").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "setting, value",
+    [
+        pytest.param("REGISTRY_SERVICE", "other-registry.example.com", id="audience"),
+        pytest.param("REGISTRY_TOKEN_ISSUER", "someone-else", id="issuer"),
+    ],
+)
+def test_a_memoised_token_is_rechecked_against_changed_iss_and_aud(
+    push_secret, image, settings, setting, value
+):
+    token = issued(push_secret, "repository:acme/app:pull")
+    assert bearer(token).get("/v2/acme/app/tags/list").status_code == 200  # memoised now
+    setattr(settings, setting, value)
+    assert_challenge(bearer(token).get("/v2/acme/app/tags/list"), "invalid_token")

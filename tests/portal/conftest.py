@@ -157,3 +157,17 @@ def with_theme(html: str, host: str | None = None) -> str:
     response = client.get(href.replace("&amp;", "&"))
     assert response.status_code == 200 and response["Content-Type"].startswith("text/css")
     return html + response.content.decode()
+
+
+def mint_nonce(c: Client, path: str) -> str:
+    """The one-time nonce of the mint form on the token page at `path` ("" if none)."""
+    import re
+
+    found = re.search(r'name="mint_nonce" value="([^"]*)"', c.get(path).content.decode())
+    return found.group(1) if found else ""
+
+
+def post_mint(c: Client, path: str, data: dict, **kwargs):
+    """Submit the mint form on `path` as a browser would: load the page, then post its
+    form with the page's nonce."""
+    return c.post(path, {**data, "mint_nonce": mint_nonce(c, path)}, **kwargs)

@@ -13,7 +13,7 @@ from django.utils import timezone
 from customers.models import AccessToken, AuditEvent
 from customers.services import customer_set_suspended, token_mint
 from tests.conftest import basic, license_grant
-from tests.portal.conftest import sign_in
+from tests.portal.conftest import post_mint, sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -24,7 +24,7 @@ def licensed(customer, pushed):
 
 
 def mint(c, name="prod cluster", days="90"):
-    response = c.post("/p/acme/tokens/", {"name": name, "expires_in_days": days})
+    response = post_mint(c, "/p/acme/tokens/", {"name": name, "expires_in_days": days})
     assert response.status_code == 201, response.content
     return response, response.context["minted"].secret
 
@@ -135,7 +135,8 @@ def test_customer_cannot_revoke_a_push_token(acme, customer, globex_admin, push_
 
 def test_push_token_with_repository_patterns(acme, acme_maintainer, client, pushed):
     c = sign_in(acme_maintainer, acme)
-    response = c.post(
+    response = post_mint(
+        c,
         "/p/acme/console/tokens/",
         {"name": "charts CI", "expires_in_days": "30", "repository_patterns": "charts/*, tools"},
     )
@@ -162,8 +163,10 @@ def test_push_token_with_repository_patterns(acme, acme_maintainer, client, push
 
 
 def test_push_token_allow_delete_adds_the_action(acme, acme_admin):
-    sign_in(acme_admin, acme).post(
-        "/p/acme/console/tokens/", {"name": "janitor", "expires_in_days": "0", "allow_delete": "on"}
+    post_mint(
+        sign_in(acme_admin, acme),
+        "/p/acme/console/tokens/",
+        {"name": "janitor", "expires_in_days": "0", "allow_delete": "on"},
     )
     token = AccessToken.objects.get(name="janitor")
     assert token.actions == ["delete", "pull", "push"] and token.expires_at is None

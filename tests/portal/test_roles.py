@@ -12,7 +12,7 @@ from portal.invitations import invitation_create
 from portal.models import Branding, Invitation
 from registry.models import Tag
 from tests.conftest import license_grant
-from tests.portal.conftest import customer_user, messages_text, sign_in, staff_user
+from tests.portal.conftest import customer_user, messages_text, post_mint, sign_in, staff_user
 
 pytestmark = pytest.mark.django_db
 
@@ -190,7 +190,7 @@ def test_maintainer_manages_customers_licences_and_tokens(world, acme, acme_main
         {"repository": "acme/app", "rule": "glob", "pattern": "2.*"},
     )
     assert list(license.grants.values_list("pattern", flat=True)) == ["2.*"]
-    minted = c.post("/p/acme/console/tokens/", {"name": "deploy", "expires_in_days": "30"})
+    minted = post_mint(c, "/p/acme/console/tokens/", {"name": "deploy", "expires_in_days": "30"})
     assert minted.status_code == 201
     assert AccessToken.objects.filter(kind="push", name="deploy", revoked_at=None).exists()
     c.post("/p/acme/console/customers/hooli/invite", {"email": "a@hooli.test", "role": "admin"})

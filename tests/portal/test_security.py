@@ -9,7 +9,7 @@ from django.test import Client
 
 from customers.models import AccessToken, AuditEvent, Customer
 from customers.services import audit_record
-from tests.portal.conftest import PASSWORD, login, sign_in, with_theme
+from tests.portal.conftest import PASSWORD, login, post_mint, sign_in, with_theme
 
 pytestmark = pytest.mark.django_db
 
@@ -135,7 +135,7 @@ def test_console_actions_appear_in_the_audit_log(acme, acme_admin, customer):
     c = sign_in(acme_admin, acme)
     c.post("/p/acme/console/customers/", {"name": "Hooli", "slug": "hooli"})
     c.post("/p/acme/console/customers/hooli/suspend", {"suspend": "1"})
-    c.post("/p/acme/console/tokens/", {"name": "ci", "expires_in_days": "30"})
+    post_mint(c, "/p/acme/console/tokens/", {"name": "ci", "expires_in_days": "30"})
     actions = list(AuditEvent.objects.filter(vendor=acme).values_list("action", "actor", "target"))
     actor = f"user:{acme_admin.pk}"
     assert ("customer.created", actor, "customer:hooli") in actions
