@@ -223,6 +223,10 @@ REGISTRY_TOKEN_KEY_FILE = env.str(
     "REGISTRY_TOKEN_KEY_FILE", default=str(DATA_DIR / "registry-token-key.pem")
 )
 
+# Failed token secrets (Basic auth, /v2/token) one client address may send per minute
+# before every attempt from it is refused with 429 for the rest of that minute.
+REGISTRY_AUTH_FAILURES_PER_MINUTE = env.int("REGISTRY_AUTH_FAILURES_PER_MINUTE", default=30)
+
 # Registry behaviour.
 REGISTRY_MANIFEST_MAX_BYTES = env.int("REGISTRY_MANIFEST_MAX_BYTES", default=4 * 1024 * 1024)
 # Bytes read from the request stream per write while uploading.

@@ -62,11 +62,19 @@ def access_check(
 
 
 MAX_SCOPES = 32
+# Granted resource names stop here, so a JWT stays well under the 8 KB a proxy or gunicorn
+# (limit_request_field_size) accepts in one header; the rest is not granted (fewer actions
+# than asked is not an error: the client asks again for what the registry challenges).
+MAX_GRANTED_NAME_BYTES = 2048
 
 
 def grant_scopes(*, principal: Principal, scopes: list[Scope]) -> list[Scope]:
     granted = []
+    budget = MAX_GRANTED_NAME_BYTES
     for scope in _merged(scopes)[:MAX_SCOPES]:
+        budget -= len(scope.name)
+        if budget < 0:
+            break
         if scope.type == "registry" and scope.name == "catalog":
             if not principal.is_anonymous:
                 granted.append(CATALOG_SCOPE)

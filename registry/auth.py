@@ -12,8 +12,10 @@ token from the first request after the revocation commits.
 import base64
 import binascii
 import datetime
+import time
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
@@ -26,7 +28,7 @@ from registry.changes import (
     repository_generation_key,
     token_generation_key,
 )
-from registry.errors import Unauthorized
+from registry.errors import TooManyRequests, Unauthorized
 from registry.memo import LruMemo
 from registry.signing import TokenInvalid, token_verify
 
@@ -105,19 +107,37 @@ def basic_password(credentials: str) -> str:
 
 
 def principal_from_secret(secret: str, *, request) -> Principal | None:
-    """Check a token secret; record a failed attempt in the audit log."""
+    """Check a token secret; record a failed attempt in the audit log. An address that
+    failed REGISTRY_AUTH_FAILURES_PER_MINUTE times this minute is refused (429) until the
+    minute is over, whatever it sends: guessing stays slow, and one flood cannot burn CPU."""
+    address = request.META.get("REMOTE_ADDR") or "unknown"
+    if (cache.get(_failures_key(address)) or 0) >= settings.REGISTRY_AUTH_FAILURES_PER_MINUTE:
+        raise TooManyRequests(
+            "too many failed authentications from your address; try again in a minute",
+            headers={"Retry-After": str(60 - int(time.time()) % 60)},
+        )
     token = token_authenticate(secret=secret) if secret else None
     if token is None:
-        _audit_failure(request)
+        _failure_record(request, address)
         return None
     token_touch(token=token)
     return principal_for_token(token)
 
 
-def _audit_failure(request) -> None:
-    """Record a failed authentication: one row per client address per minute, so a flood
-    of bad credentials cannot grow the audit table at request rate."""
-    address = request.META.get("REMOTE_ADDR") or "unknown"
+def _failures_key(address: str) -> str:
+    return f"registry:authfail-count:{address}:{int(time.time()) // 60}"
+
+
+def _failure_record(request, address: str) -> None:
+    """Count the failure in the shared cache (every process sees the same count), and
+    audit it: one row per client address per minute, so a flood of bad credentials cannot
+    grow the audit table at request rate."""
+    key = _failures_key(address)
+    cache.add(key, 0, 120)
+    try:
+        cache.incr(key)
+    except ValueError:  # evicted between add and incr: count it again
+        cache.add(key, 1, 120)
     if not cache.add(f"registry:authfail:{address}", 1, AUTH_FAILURE_WINDOW_SECONDS):
         return
     audit_record(

@@ -78,6 +78,7 @@ BlobRangeInvalid = _error(
     "BlobRangeInvalid", "RANGE_NOT_SATISFIABLE", 416, "requested range not satisfiable"
 )
 RouteUnknown = _error("RouteUnknown", "NOT_FOUND", 404, "no such registry endpoint")
+TooManyRequests = _error("TooManyRequests", "TOOMANYREQUESTS", 429, "too many requests")
 
 
 def error_response(error: RegistryError, *, head: bool = False) -> HttpResponse:

@@ -12,6 +12,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 
 from registry.access import grant_scopes
 from registry.auth import ANONYMOUS, basic_password, principal_from_secret
+from registry.errors import TooManyRequests
 from registry.scopes import scopes_parse
 from registry.signing import token_issue
 
@@ -27,6 +28,15 @@ def _error(status: int, code: str, message: str) -> JsonResponse:
 @method_decorator(sensitive_post_parameters("password", "refresh_token"), name="post")
 class TokenView(View):
     http_method_names = ["get", "post"]
+
+    def dispatch(self, request, *args, **kwargs):
+        try:
+            return super().dispatch(request, *args, **kwargs)
+        except TooManyRequests as error:
+            response = _error(error.status, error.code, error.message)
+            for name, value in error.headers.items():
+                response[name] = value
+            return response
 
     def get(self, request):
         service = request.GET.get("service")

@@ -391,3 +391,52 @@ def test_scopes_per_request_are_capped(anonymous_client, push_secret):
     scopes = [f"repository:acme/r{i}:pull" for i in range(100)]
     granted = access(get_token(anonymous_client, *scopes, secret=push_secret))
     assert len(granted) == 32
+
+
+# --- limits: token size and failed secrets ----------------------------------------------
+
+
+def test_a_token_for_many_long_scopes_stays_small_enough_for_a_header(
+    anonymous_client, push_secret
+):
+    """32 scopes of 250-character names asked at once: granted until the names reach
+    2 KB, so the JWT stays far below the 8 KB one request header may carry."""
+    names = [f"acme/{i:02d}{'x' * 243}" for i in range(32)]
+    response = get_token(anonymous_client, *[f"repository:{n}:pull,push" for n in names],
+                         secret=push_secret)  # fmt: skip
+    granted = access(response)
+    assert list(granted) == [("repository", n) for n in names[:8]]
+    assert len(response.json()["token"]) < 4096
+
+
+def test_failed_secrets_from_one_address_are_refused_for_the_rest_of_the_minute(
+    anonymous_client, push_secret, settings
+):
+    settings.REGISTRY_AUTH_FAILURES_PER_MINUTE = 5
+    if time.time() % 60 > 55:  # the count is per clock minute: start inside one
+        time.sleep(60.1 - time.time() % 60)
+    wrong = "distr_push_" + "x" * 43
+    for _ in range(5):
+        response = get_token(anonymous_client, "registry:catalog:*", secret=wrong)
+        assert response.status_code == 401
+    refused = get_token(anonymous_client, "registry:catalog:*", secret=push_secret)
+    assert refused.status_code == 429
+    assert refused.json() == {
+        "errors": [
+            {
+                "code": "TOOMANYREQUESTS",
+                "message": "too many failed authentications from your address; "
+                "try again in a minute",
+            }
+        ]
+    }
+    assert 1 <= int(refused["Retry-After"]) <= 60
+    registry = anonymous_client.get("/v2/_catalog", HTTP_AUTHORIZATION=basic(push_secret))
+    assert registry.status_code == 429 and errors(registry) == ["TOOMANYREQUESTS"]
+    other = anonymous_client.get(
+        "/v2/token",
+        {"service": settings.REGISTRY_SERVICE},
+        HTTP_AUTHORIZATION=basic(push_secret),
+        REMOTE_ADDR="10.9.8.7",
+    )
+    assert other.status_code == 200
