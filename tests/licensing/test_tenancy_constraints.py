@@ -1,0 +1,84 @@
+"""The database itself refuses rows that mix vendors, whatever code writes them: a licence
+for another vendor's customer, a grant on another vendor's repository, a pull token for
+another vendor's customer (customers/constraints.py)."""
+
+import datetime
+
+import pytest
+from django.db import IntegrityError, transaction
+
+from customers.models import AccessToken
+from customers.services import customer_create, token_mint, vendor_create
+from licensing.models import License, LicenseGrant
+from licensing.services import license_create
+from registry.models import Repository
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def two_vendors():
+    acme, umbrella = vendor_create(slug="acme")[0], vendor_create(slug="umbrella")[0]
+    return {
+        "acme": acme,
+        "umbrella": umbrella,
+        "globex": customer_create(vendor=acme, slug="globex")[0],
+        "initech": customer_create(vendor=umbrella, slug="initech")[0],
+        "acme_repo": Repository.objects.create(vendor=acme, name="acme/app"),
+        "umbrella_repo": Repository.objects.create(vendor=umbrella, name="umbrella/app"),
+    }
+
+
+def refused(make, message: str) -> None:
+    with pytest.raises(IntegrityError) as raised, transaction.atomic():
+        make()
+    assert message in str(raised.value)
+
+
+def test_a_licence_for_another_vendors_customer_is_refused(two_vendors):
+    v = two_vendors
+    message = "a licence and its customer belong to different vendors"
+    today = datetime.date.today()
+    refused(
+        lambda: License.objects.create(
+            vendor=v["acme"], customer=v["initech"], name="x", valid_from=today
+        ),
+        message,
+    )
+    licence = License.objects.create(
+        vendor=v["acme"], customer=v["globex"], name="ok", valid_from=today
+    )
+    refused(lambda: License.objects.filter(pk=licence.pk).update(customer=v["initech"]), message)
+    refused(lambda: License.objects.filter(pk=licence.pk).update(vendor=v["umbrella"]), message)
+    assert License.objects.get(pk=licence.pk).customer == v["globex"]
+
+
+def test_a_grant_on_another_vendors_repository_is_refused(two_vendors):
+    v = two_vendors
+    licence = license_create(vendor=v["acme"], customer=v["globex"], name="Support")
+    message = "a grant names a repository of another vendor"
+    refused(
+        lambda: LicenseGrant.objects.create(
+            license=licence, repository=v["umbrella_repo"], rule="glob", pattern="*"
+        ),
+        message,
+    )
+    grant = LicenseGrant.objects.create(
+        license=licence, repository=v["acme_repo"], rule="glob", pattern="*"
+    )
+    refused(
+        lambda: LicenseGrant.objects.filter(pk=grant.pk).update(repository=v["umbrella_repo"]),
+        message,
+    )
+
+
+def test_a_pull_token_for_another_vendors_customer_is_refused(two_vendors):
+    v = two_vendors
+    minted = token_mint(vendor=v["acme"], customer=v["globex"], kind="pull", name="t")
+    message = "a token and its customer belong to different vendors"
+    refused(
+        lambda: AccessToken.objects.filter(pk=minted.token.pk).update(customer=v["initech"]),
+        message,
+    )
+    push = token_mint(vendor=v["acme"], kind="push", name="ci")  # no customer: allowed
+    assert push.token.customer_id is None
