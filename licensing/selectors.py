@@ -43,6 +43,11 @@ class Entitlement:
     manifests: frozenset[str] = field(default_factory=frozenset)
     blobs: frozenset[str] = field(default_factory=frozenset)
     recheck_on: datetime.date | None = None  # a licence starts or ends on this day
+    # Why something is not covered when an inactive licence would cover it: the rules of
+    # inactive grants with their licence's state, and the manifests and blobs they would
+    # entitle -> that state ("licence 'X' is suspended").
+    inactive_rules: tuple[tuple[str, str, str], ...] = ()
+    inactive_reasons: dict[str, str] = field(default_factory=dict)
 
 
 def entitlement_get(
@@ -109,13 +114,38 @@ def entitlement_build(
     blobs = frozenset(b for digest in manifests for b in graph.blobs.get(digest, ()))
     rules = tuple(sorted({(g.rule, g.pattern) for g in active}))
     covered = frozenset(tag for tag in graph.tags if any(rule_matches(k, p, tag) for k, p in rules))
+    inactive = [g for g in grants if g not in active]
     return Entitlement(
         rules=rules,
         tags=covered,
         manifests=frozenset(manifests),
         blobs=blobs,
         recheck_on=recheck_on,
+        inactive_rules=tuple(
+            (g.rule, g.pattern, licence_state(g.license, today)) for g in inactive
+        ),
+        inactive_reasons=_inactive_reasons(inactive, graph, today),
     )
+
+
+def _inactive_reasons(grants: list[LicenseGrant], graph, today) -> dict[str, str]:
+    """Manifests and blobs that inactive licences would entitle if they were active ->
+    the licence's state (the first such licence, by name, when several would)."""
+    reasons: dict[str, str] = {}
+    for grant in sorted(grants, key=lambda g: g.license.name, reverse=True):
+        # Were it active now, the licence would cover what its tags point at now or pointed
+        # at before: its validity window is what is missing, so it is not applied here.
+        roots = {
+            digest
+            for tag, digest, _since, _until in graph.tag_history
+            if rule_matches(grant.rule, grant.pattern, tag)
+        }
+        walked = _walk(roots, roots if grant.include_referrers else set(), graph)
+        reason = licence_state(grant.license, today)
+        for digest in walked:
+            reasons[digest] = reason
+            reasons.update(dict.fromkeys(graph.blobs.get(digest, ()), reason))
+    return reasons
 
 
 def _next_boundary(licenses: list[License], today: datetime.date) -> datetime.date | None:
@@ -148,15 +178,20 @@ def pull_check(
         if ":" in reference:
             if reference not in entitlement.manifests:
                 raise EntitlementDenied(
-                    f"manifest {reference} of {repository_name} is not covered by your licence"
+                    entitlement.inactive_reasons.get(reference)
+                    or f"manifest {reference} of {repository_name} is not covered by your licence"
                 )
         elif not any(rule_matches(k, p, reference) for k, p in entitlement.rules):
             raise EntitlementDenied(
-                f"tag '{reference}' of {repository_name} is not covered by your licence"
+                next(
+                    (s for k, p, s in entitlement.inactive_rules if rule_matches(k, p, reference)),
+                    f"tag '{reference}' of {repository_name} is not covered by your licence",
+                )
             )
     elif resource == "blob" and reference not in entitlement.blobs:
         raise EntitlementDenied(
-            f"blob {reference} of {repository_name} is not covered by your licence"
+            entitlement.inactive_reasons.get(reference)
+            or f"blob {reference} of {repository_name} is not covered by your licence"
         )
     return entitlement
 
@@ -219,16 +254,23 @@ def _walk(roots: set[str], with_referrers: set[str], graph) -> set[str]:
 
 def _denial(grants: list[LicenseGrant], repository_name: str, today: datetime.date) -> str:
     for grant in grants:
-        license = grant.license
-        if license.status == License.Status.SUSPENDED:
-            return f"licence '{license.name}' is suspended"
+        if grant.license.status == License.Status.SUSPENDED:
+            return licence_state(grant.license, today)
     for grant in grants:
-        license = grant.license
-        if license.valid_until is not None and license.valid_until < today:
-            return f"licence '{license.name}' expired on {license.valid_until.isoformat()}"
-        if license.valid_from > today:
-            return f"licence '{license.name}' is valid from {license.valid_from.isoformat()}"
+        if not _is_active(grant.license, today):
+            return licence_state(grant.license, today)
     return f"no licence of yours covers {repository_name}"
+
+
+def licence_state(license: License, today: datetime.date) -> str:
+    """Why an inactive licence does not count today, as the customer reads it."""
+    if license.status == License.Status.SUSPENDED:
+        return f"licence '{license.name}' is suspended"
+    if license.valid_until is not None and license.valid_until < today:
+        return f"licence '{license.name}' expired on {license.valid_until.isoformat()}"
+    if license.valid_from > today:
+        return f"licence '{license.name}' is valid from {license.valid_from.isoformat()}"
+    return f"licence '{license.name}' is active"
 
 
 def customers_with_active_license(*, vendor_id: int, today: datetime.date) -> dict[int, list[str]]:

@@ -105,8 +105,18 @@ def _licence_check(principal: Principal, repository_name: str, resource: str, re
         if _repository_is_public(repository_name):
             return  # what anyone may pull, a customer may pull too
         raise Denied(
-            str(exc), detail=[{"Type": "repository", "Name": repository_name, "Action": PULL}]
+            str(exc),
+            detail=[{"Type": "repository", "Name": repository_name, "Action": PULL}],
+            # A HEAD answer has no body: clients that resolve with HEAD (containerd) can
+            # still show the reason (distribution-spec: Warning headers, code 299).
+            headers={"Warning": _warning(str(exc))},
         ) from None
+
+
+def _warning(text: str) -> str:
+    """A `Warning: 299 - "text"` value: printable ASCII, no quotes or backslashes."""
+    safe = "".join(c if " " <= c <= "~" and c not in '"\\' else "'" for c in text)
+    return f'299 - "{safe[:500]}"'
 
 
 def _merged(scopes: list[Scope]) -> list[Scope]:

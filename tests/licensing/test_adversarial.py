@@ -264,7 +264,10 @@ def test_an_active_licence_outweighs_an_expired_one(customer, globex, pushed):
         valid_until=datetime.date(2020, 12, 31),
     )
     assert globex.get(f"/v2/{REPO}/manifests/1.0").status_code == 200
-    denied(globex.get(f"/v2/{REPO}/manifests/2.0"), not_covered("tag '2.0'"))
+    # 2.0 only the expired licence would cover: its state is the reason
+    denied(
+        globex.get(f"/v2/{REPO}/manifests/2.0"), "licence 'Old everything' expired on 2020-12-31"
+    )
 
 
 # --- other customers, other vendors -----------------------------------------------------

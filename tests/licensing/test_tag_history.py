@@ -193,14 +193,19 @@ def test_a_licence_ending_today_stops_tomorrow_beside_a_perpetual_one(
     customer, pull_secret, pushed, monkeypatch
 ):
     """Two licences: 2.x until today, 1.x perpetual. Tomorrow 2.0 is no longer covered,
-    even though an entitlement was cached today."""
+    even though an entitlement was cached today, and the customer reads why: the licence
+    that would cover it has expired."""
     today = datetime.date.today()
     license_grant(customer, REPO, "glob:2.*", name="Two, ends today", valid_until=today)
     license_grant(customer, REPO, "glob:1.*", name="One, perpetual")
     globex = Client(HTTP_AUTHORIZATION=basic(pull_secret))
     assert globex.get(f"/v2/{REPO}/manifests/2.0").status_code == 200  # cached
     days_later(monkeypatch, 1)
-    denied(globex.get(f"/v2/{REPO}/manifests/2.0"), not_covered("tag '2.0'"))
+    denied(
+        globex.get(f"/v2/{REPO}/manifests/2.0"),
+        f"licence 'Two, ends today' expired on {today.isoformat()}",
+    )
+    assert globex.get(f"/v2/{REPO}/manifests/1.0").status_code == 200
 
 
 @pytest.mark.django_db
