@@ -40,6 +40,11 @@ def customer_page(view=None, *, admin: bool = False):
             if access.is_staff:
                 return redirect("portal:console-home")
             if not access.is_customer:
+                if access.customer_member is not None:  # a member of a suspended customer
+                    raise PermissionDenied(
+                        "Your organisation's access to this portal is suspended. "
+                        "Contact your vendor to restore it."
+                    )
                 raise PermissionDenied("Your account has no access to this portal.")
             if admin and not access.is_customer_admin:
                 raise PermissionDenied("Only your organisation's admins can do this.")

@@ -234,6 +234,7 @@ def test_suspended_customer_is_refused_in_portal_and_registry(
         response = c.get(path)
         assert response.status_code == 403, path
         assert b"Acme Software" in response.content
+        assert b"access to this portal is suspended" in response.content
         assert b"sha256:" not in response.content
     assert c.post("/p/acme/tokens/", {"name": "sneaky", "expires_in_days": "30"}).status_code == 403
     assert not AccessToken.objects.filter(name="sneaky").exists()
