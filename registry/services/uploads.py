@@ -43,7 +43,7 @@ def upload_append_chunk(
             upload=upload, chunks=chunks, content_range=content_range
         )
     with store.upload_locked(upload.id) as handle:
-        size = handle.tell()
+        size = _recorded_size(upload, handle)
         if content_range is not None and content_range[0] != size:
             raise RangeNotSatisfiable(
                 f"chunk starts at {content_range[0]}, upload has {size} bytes",
@@ -77,7 +77,7 @@ def upload_finish(*, upload: Upload, chunks: Iterable[bytes], expected: Digest) 
     chunks = iter(chunks)
     first = next(chunks, None)
     with store.upload_locked(upload.id) as handle:
-        start = handle.tell()
+        start = _recorded_size(upload, handle)
         if first is None and expected.algorithm == "sha256" and _recorded_hash_valid(upload, start):
             actual, size = upload.sha256_so_far, start  # no last chunk: no second pass
         else:
@@ -151,6 +151,27 @@ def blob_mount(*, repository: Repository, source: Repository, digest: Digest) ->
         return None
     blob_link(repository=repository, blob=link.blob)
     return link.blob
+
+
+def _recorded_size(upload: Upload, handle) -> int:
+    """Under the upload's lock: the size the database recorded, which every successful
+    request writes before it lets go of the lock. Bytes past it in the file come from a
+    request that died mid-write (kill -9 skips its clean-up): they are cut off, so the
+    client resumes from the offset the upload's status advertised. Refreshes `upload`."""
+    row = Upload.objects.filter(id=upload.id).values("size", "sha256_so_far").first()
+    if row is None:
+        raise BlobUploadUnknown(f"upload {upload.id} unknown")
+    upload.size, upload.sha256_so_far = row["size"], row["sha256_so_far"]
+    on_disk = handle.tell()
+    if on_disk > upload.size:
+        handle.truncate(upload.size)
+        handle.seek(upload.size)
+        hasher_cache.drop(upload.id)  # its state may include the cut-off bytes
+    elif on_disk < upload.size:
+        raise BlobUploadInvalid(
+            f"upload {upload.id} lost bytes on disk ({on_disk} of {upload.size}); start again"
+        )
+    return upload.size
 
 
 def _recorded_hash_valid(upload: Upload, size: int) -> bool:
