@@ -76,11 +76,37 @@ def _media_type(document: dict, content_type: str) -> str:
     return media_type
 
 
+def _check_text(document) -> None:
+    """Every key and string is text a database can store: no NUL (PostgreSQL text and
+    jsonb refuse it) and no lone surrogate from a `\\ud800` escape (not Unicode; jsonb
+    refuses it too). Iterative, so a deep document cannot exhaust the stack here."""
+    stack = [document]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            stack.extend(value.keys())
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+        elif isinstance(value, str):
+            if "\x00" in value:
+                raise ManifestInvalid("manifest strings must not contain NUL (\\u0000)")
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                raise ManifestInvalid(
+                    "manifest strings must be Unicode (a lone surrogate escape is not)"
+                ) from None
+
+
 def manifest_parse(raw: bytes, content_type: str) -> ParsedManifest:
     try:
         document = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ManifestInvalid(f"manifest is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise ManifestInvalid("manifest JSON is nested too deeply") from None
+    _check_text(document)
     if not isinstance(document, dict):
         raise ManifestInvalid("manifest must be a JSON object")
     if document.get("schemaVersion") != 2:
