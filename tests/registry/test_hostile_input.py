@@ -4,6 +4,8 @@ Some of these only failed on PostgreSQL (NUL and lone surrogates in text); run t
 with DATABASE_URL=postgres://… too. On SQLite they must give the same answers.
 """
 
+import json
+
 import pytest
 
 from registry.models import Manifest, Repository
@@ -128,3 +130,56 @@ def test_surrogate_pairs_and_other_text_are_fine(client):
     assert response.status_code == 201, response.content
     stored = Manifest.objects.get(repository__name=REPO)
     assert stored.annotations == {"emoji": "\U0001f600", "tab": "a\tb"}
+
+
+# R4: documents other clients and registries reject are not stored either.
+
+
+def index_text(body: str) -> bytes:
+    return f'{{"schemaVersion": 2, "mediaType": "{OCI_INDEX}", {body}}}'.encode()
+
+
+@pytest.mark.parametrize("version", ["2.0", "2e0", "true", '"2"', "null"])
+def test_schema_version_must_be_the_integer_2(client, version):
+    raw = f'{{"schemaVersion": {version}, "mediaType": "{OCI_INDEX}", "manifests": []}}'.encode()
+    response = put_index(client, raw)
+    assert_manifest_invalid(response)
+    assert response.json()["errors"][0]["message"] == "schemaVersion must be the integer 2"
+
+
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+@pytest.mark.parametrize(
+    "body",
+    [
+        '"manifests": [], "x": {c}',
+        '"manifests": [], "annotations": {{}}, "extra": [1, {c}]',
+        '"manifests": [{{"mediaType": "a/b", "size": {c}, "digest": "sha256:' + "0" * 64 + '"}}]',
+    ],
+)
+def test_nan_and_infinity_are_manifest_invalid(client, constant, body):
+    response = put_index(client, index_text(body.format(c=constant)))
+    assert_manifest_invalid(response)
+    assert constant in response.json()["errors"][0]["message"]
+
+
+@pytest.mark.parametrize(
+    ("body", "key"),
+    [
+        (f'"mediaType": "{OCI_INDEX}", "manifests": []', "mediaType"),
+        ('"manifests": [], "manifests": []', "manifests"),
+        ('"manifests": [], "annotations": {"a": "1", "a": "2"}', "a"),
+    ],
+)
+def test_duplicate_keys_are_manifest_invalid(client, body, key):
+    response = put_index(client, index_text(body))
+    assert_manifest_invalid(response)
+    assert response.json()["errors"][0]["message"] == f"duplicate key {key!r} in manifest"
+
+
+def test_duplicate_layers_in_an_image_manifest_are_manifest_invalid(client):
+    manifest, _ = image_manifest(client, REPO)
+    layers = json.dumps(manifest["layers"])
+    raw = json.dumps(manifest)[:-1].encode() + f', "layers": {layers}}}'.encode()
+    response = put_manifest(client, REPO, "v1", raw)
+    assert_manifest_invalid(response)
+    assert response.json()["errors"][0]["message"] == "duplicate key 'layers' in manifest"
