@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 
 from ops.metrics import BYTES_UPLOADED
-from registry.errors import BlobUploadInvalid, PaginationNumberInvalid, SizeInvalid
+from registry.errors import BlobUploadInvalid, NameInvalid, PaginationNumberInvalid, SizeInvalid
 
 _CONTENT_RANGE = re.compile(r"(?:bytes[ =])?(\d+)-(\d+)(?:/(?:\d+|\*))?")
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)")
@@ -71,7 +71,10 @@ def content_range_parse(value: str | None) -> tuple[int, int] | None:
     match = _CONTENT_RANGE.fullmatch(value.strip())
     if not match:
         raise BlobUploadInvalid(f"invalid Content-Range {value[:100]!r}")
-    start, end = int(match.group(1)), int(match.group(2))
+    try:
+        start, end = int(match.group(1)), int(match.group(2))
+    except ValueError:  # more digits than Python converts (sys.get_int_max_str_digits)
+        raise BlobUploadInvalid(f"invalid Content-Range {value[:100]!r}") from None
     if end < start:
         raise BlobUploadInvalid(f"invalid Content-Range {value[:100]!r}")
     return start, end
@@ -107,6 +110,8 @@ def range_parse(value: str | None, size: int) -> tuple[int, int] | None:
 
 def pagination_parse(request) -> tuple[int | None, str]:
     n_value, last = request.GET.get("n"), request.GET.get("last", "")
+    if "\x00" in last:  # no name has one, and PostgreSQL cannot compare text with it
+        raise NameInvalid("invalid last: names never contain NUL")
     if n_value is None or n_value == "":
         return None, last
     try:

@@ -76,15 +76,62 @@ def _media_type(document: dict, content_type: str) -> str:
     return media_type
 
 
+def _check_text(document) -> None:
+    """Every key and string is text a database can store: no NUL (PostgreSQL text and
+    jsonb refuse it) and no lone surrogate from a `\\ud800` escape (not Unicode; jsonb
+    refuses it too). Iterative, so a deep document cannot exhaust the stack here."""
+    stack = [document]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            stack.extend(value.keys())
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+        elif isinstance(value, str):
+            if "\x00" in value:
+                raise ManifestInvalid("manifest strings must not contain NUL (\\u0000)")
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                raise ManifestInvalid(
+                    "manifest strings must be Unicode (a lone surrogate escape is not)"
+                ) from None
+
+
+def _refuse_constant(name: str):
+    """`NaN`, `Infinity` and `-Infinity` are not JSON (RFC 8259); Python accepts them."""
+    raise ManifestInvalid(f"{name} is not a JSON number")
+
+
+def _object_without_duplicates(pairs: list[tuple[str, object]]) -> dict:
+    """Two `mediaType`s or `layers` would mean one thing here (the last) and another to a
+    client that keeps the first: refuse them, as strict parsers do."""
+    document = dict(pairs)
+    if len(document) != len(pairs):
+        seen = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise ManifestInvalid(f"duplicate key {key[:100]!r} in manifest")
+            seen.add(key)
+    return document
+
+
 def manifest_parse(raw: bytes, content_type: str) -> ParsedManifest:
     try:
-        document = json.loads(raw)
+        document = json.loads(
+            raw, parse_constant=_refuse_constant, object_pairs_hook=_object_without_duplicates
+        )
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ManifestInvalid(f"manifest is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise ManifestInvalid("manifest JSON is nested too deeply") from None
+    _check_text(document)
     if not isinstance(document, dict):
         raise ManifestInvalid("manifest must be a JSON object")
-    if document.get("schemaVersion") != 2:
-        raise ManifestInvalid("schemaVersion must be 2")
+    version = document.get("schemaVersion")
+    if not isinstance(version, int) or isinstance(version, bool) or version != 2:
+        raise ManifestInvalid("schemaVersion must be the integer 2")
     media_type = _media_type(document, content_type)
     parsed = ParsedManifest(media_type=media_type)
 

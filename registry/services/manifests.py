@@ -1,6 +1,6 @@
 """Manifest push and delete, tag moves, blob unlinking."""
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from customers.models import AuditEvent
@@ -87,26 +87,45 @@ def manifest_put(
                 + [ManifestReference(manifest=manifest, child=c) for c in children]
             )
             _audit(repository, AuditEvent.Action.MANIFEST_PUSHED, actor, manifest.digest)
-            repository_changed(repository_name=repository.name)  # e.g. a new referrer
         if tag is not None:
             _tag_point(repository=repository, name=tag, manifest=manifest, actor=actor)
+        if created:
+            # e.g. a new referrer. After the tag: every writer locks the tag row before
+            # the repository's generation row, else two pushes to one tag can deadlock.
+            repository_changed(repository_name=repository.name)
     return manifest, parsed
 
 
 def _tag_point(*, repository: Repository, name: str, manifest: Manifest, actor: str) -> None:
-    """Point tag `name` at `manifest`: one row update, audited when it changes."""
-    current = Tag.objects.select_for_update().filter(repository=repository, name=name).first()
-    now = timezone.now()
-    if current is None:
-        Tag.objects.create(repository=repository, name=name, manifest=manifest)
+    """Point tag `name` at `manifest`: one row update, audited when it changes.
+
+    An existing tag row is locked, so concurrent moves queue and each closes the history
+    row the previous one opened. A new tag has no row to lock: concurrent first pushes
+    all insert, and all but one hit the unique constraint (PostgreSQL makes them wait for
+    the winner's commit first). The losers roll back to a savepoint and take the
+    winner's row as an existing tag.
+    """
+    for _ in range(3):  # a tag deleted between the failed insert and the lock: insert again
+        current = Tag.objects.select_for_update().filter(repository=repository, name=name).first()
+        if current is not None:
+            break
+        try:
+            with transaction.atomic():
+                Tag.objects.create(repository=repository, name=name, manifest=manifest)
+        except IntegrityError:
+            continue
         previous = ""
-    elif current.manifest_id != manifest.id:
+        break
+    else:
+        raise IntegrityError(f"tag {name} kept changing under a push")  # not seen in practice
+    now = timezone.now()
+    if current is not None:
+        if current.manifest_id == manifest.id:
+            return
         previous = current.manifest.digest
         current.manifest = manifest
         current.save(update_fields=["manifest", "updated_at"])
         _history_close(repository, name, now)
-    else:
-        return
     TagHistory.objects.create(repository=repository, tag=name, digest=manifest.digest, since=now)
     repository_changed(repository_name=repository.name)
     _audit(
