@@ -4,10 +4,12 @@ from django.contrib.auth.models import AnonymousUser
 from django.http import Http404
 from django.urls import get_script_prefix, set_script_prefix
 
+from customers.models import slug_validator
 from customers.selectors import vendor_get
 from portal.tenancy import PortalAccess, vendor_for_host
 
 SESSION_VENDOR_KEY = "portal_vendor_id"
+
 # Paths that never belong to a portal: answered without a vendor lookup, so the registry's
 # hot paths pay nothing for the portal.
 _NOT_PORTAL = ("/v2/", "/v2", "/static/", "/admin/", "/api/", "/healthz", "/readyz", "/metrics")
@@ -36,7 +38,9 @@ class PortalTenantMiddleware:
         vendor = vendor_for_host(request.get_host().rsplit(":", 1)[0].lower())
         if vendor is None and path.startswith("/p/"):
             slug, _, rest = path[3:].partition("/")
-            vendor = vendor_get(slug=slug)
+            # Only a slug-shaped prefix is looked up (a NUL in a query is a database error).
+            shaped = len(slug) <= 64 and slug_validator.regex.match(slug)
+            vendor = vendor_get(slug=slug) if shaped else None
             if vendor is not None:
                 # /p/acme/tokens/ resolves as /tokens/, and reverse() adds /p/acme/ back.
                 request.path_info = "/" + rest

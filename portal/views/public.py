@@ -102,11 +102,21 @@ def brand_favicon(request):
     return _brand_image(request, "favicon")
 
 
+# What machine clients (the registry's, the API's) read instead of an HTML page.
+_JSON_ERRORS = {
+    403: ("DENIED", "requested access to the resource is denied"),
+    404: ("NOT_FOUND", "not found"),
+    500: ("UNKNOWN", "internal server error"),
+}
+
+
 def _error_page(request, template: str, status: int, message: str = ""):
-    if request.path.startswith("/v2/") or request.path.startswith("/api/"):
-        return JsonResponse(
-            {"errors": [{"code": "UNKNOWN", "message": message or template}]}, status=status
-        )
+    if request.path.startswith(("/v2/", "/api/")) or request.path == "/v2":
+        code, default = _JSON_ERRORS[status]
+        text = message or default
+        if status == 500 and getattr(request, "request_id", None):
+            text += f" (request {request.request_id})"  # the log line carries the details
+        return JsonResponse({"errors": [{"code": code, "message": text}]}, status=status)
     try:
         return render(request, template, {"message": message}, status=status)
     except Exception:  # noqa: BLE001 - the error page itself must never fail

@@ -1,6 +1,7 @@
 """Which vendor a request is for: the host (VendorDomain) or the /p/<slug>/ prefix; links
 follow the route the page was opened on; the registry is not part of any portal."""
 
+import json
 import re
 
 import pytest
@@ -146,3 +147,31 @@ def test_a_host_taken_by_another_vendor_cannot_be_added(acme, acme_admin, umbrel
     )
     assert "already in use" in " ".join(str(m) for m in response.context["messages"])
     assert VendorDomain.objects.get(host=UMBRELLA_HOST).vendor == umbrella
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "path", ["/p/acme%00/", "/p/acme%00/accounts/login/", "/p/" + "a" * 300 + "/"]
+)
+def test_a_prefix_that_is_no_slug_is_an_ordinary_404(vendor, path):
+    response = Client().get(path)
+    assert response.status_code == 404
+
+
+@pytest.mark.django_db
+def test_machine_clients_get_json_errors_that_say_what_happened():
+    registry = Client().get("/api/v1/no-such-endpoint/")
+    assert registry.status_code == 404
+    assert registry.json() == {"errors": [{"code": "NOT_FOUND", "message": "not found"}]}
+
+
+def test_a_registry_500_names_its_request_not_a_template(rf):
+    from portal.views.public import error_500
+
+    request = rf.get("/v2/acme/app/manifests/1.0")
+    request.request_id = "rid-42"
+    response = error_500(request)
+    assert response.status_code == 500
+    assert json.loads(response.content) == {
+        "errors": [{"code": "UNKNOWN", "message": "internal server error (request rid-42)"}]
+    }
