@@ -29,6 +29,11 @@ def invite(staff_client, email="new@globex.test", role="member", prefix="/p/acme
     return mail.outbox[0]
 
 
+def test_an_admin_invitation_reads_as_an_admin(admin_client):
+    message = invite(admin_client, email="boss@globex.test", role="admin")
+    assert "as an admin of Globex" in message.body
+
+
 def link_path(message) -> str:
     match = re.search(r"http://testserver(/\S*/invite/[\w-]+/)", message.body)
     assert match, message.body
