@@ -258,7 +258,7 @@ def _releases_newest_first(tags: dict[str, datetime.datetime]) -> list[str]:
 def customers_gone_quiet(
     *, vendor: Vendor, quiet_days: int = QUIET_DAYS, today: datetime.date | None = None
 ) -> list[dict]:
-    """Customers with an active licence and no pull in the last `quiet_days` days."""
+    """Customers with an active license and no pull in the last `quiet_days` days."""
     today = today or timezone.now().date()
     licensed = customers_with_active_license(vendor_id=vendor.id, today=today)
     if not licensed:

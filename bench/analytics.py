@@ -1,7 +1,7 @@
 """Benchmark pull analytics: capture overhead, ingestion throughput, dashboard queries.
 
 1. Capture overhead on the manifest GET path. Three gunicorns on one PostgreSQL database
-   serve the same customer manifest GET (Bearer JWT, licence check included): capture off,
+   serve the same customer manifest GET (Bearer JWT, license check included): capture off,
    capture to the Redis stream, capture to the database outbox (no Redis). One client
    alternates between them request by request, so all three see the same machine state;
    the table gives median and p99 of each and the median added over "off".
@@ -162,8 +162,8 @@ def _seed_pull(server: "Server") -> tuple[str, str]:
     )
     assert r.status_code == 201, r.text
     customer = customer_create(vendor=vendor, slug="globex", name="Globex")[0]
-    licence = license_create(vendor=vendor, customer=customer, name="bench")
-    grant_add(license=licence, repository_name="acme/app", tag_rule="glob:*")
+    license = license_create(vendor=vendor, customer=customer, name="bench")
+    grant_add(license=license, repository_name="acme/app", tag_rule="glob:*")
     pull = token_mint(vendor=vendor, customer=customer, kind="pull", name="bench").secret
     r = server.session.get(
         f"{server.url}/v2/token",

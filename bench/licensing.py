@@ -1,8 +1,8 @@
-"""Benchmark the licence check: a customer's manifest GET against an anonymous public one.
+"""Benchmark the license check: a customer's manifest GET against an anonymous public one.
 
 One distr (gunicorn, as in bench/run.py) with vendor `acme`, two repositories of the same
 content (`acme/app`, private, and `acme/public`, public), 10,000 tags in each, and 500
-customers with a licence and a grant on `acme/app`. wrk GETs a manifest by tag as one of
+customers with a license and a grant on `acme/app`. wrk GETs a manifest by tag as one of
 those customers (Bearer JWT from a pull token, so every request runs the entitlement check)
 and anonymously from the public repository, alternating. The target from the issue: a warm
 customer GET costs at most 20% more than the anonymous one. It also times the cold case,
@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import run as core  # noqa: E402 - bench/run.py: server start/stop, wrk, tool versions
 
 VENDOR = "acme"
-PRIVATE_REPO = f"{VENDOR}/app"  # the customers' licences cover it
+PRIVATE_REPO = f"{VENDOR}/app"  # the customers' licenses cover it
 PUBLIC_REPO = f"{VENDOR}/public"  # the same content, pulled anonymously
 MEASURED_TAG = "1.2.3"
 MEASURED_RULE = "semver:>=1.0,<2"  # the measured customer's grant: the costliest rule to match
@@ -206,7 +206,7 @@ def seed(plan: Plan) -> Seeded:
         Tag.objects.bulk_create(tags, batch_size=2000)
         TagHistory.objects.bulk_create(history, batch_size=2000)
 
-    # Customers: one licence each (valid for the past year, so moved tags' history counts),
+    # Customers: one license each (valid for the past year, so moved tags' history counts),
     # one grant on acme/app. Customer 1 is the measured one; the next few time a cold build.
     start = datetime.date.today() - datetime.timedelta(days=365)
     customers = []
@@ -214,7 +214,7 @@ def seed(plan: Plan) -> Seeded:
         for index in range(plan.customers):
             customer, _ = customer_create(vendor=vendor, slug=f"customer-{index:04d}")
             license = license_create(
-                vendor=vendor, customer=customer, name=f"Licence {index}", valid_from=start
+                vendor=vendor, customer=customer, name=f"License {index}", valid_from=start
             )
             rule, tag = (MEASURED_RULE, MEASURED_TAG) if index == 1 else customer_rule(index)
             grant_add(license=license, repository_name=PRIVATE_REPO, tag_rule=rule)
@@ -370,7 +370,7 @@ def _timed_get(connection: http.client.HTTPConnection, path: str, headers: dict)
 
 def measure_cold(server: core.Server, seeded: Seeded) -> list[dict]:
     """Customers nobody has pulled as yet, after the wrk runs (a server in use, as when a
-    new customer starts pulling or a licence change invalidated an entitlement). For each,
+    new customer starts pulling or a license change invalidated an entitlement). For each,
     on one keep-alive connection (so one gunicorn worker): `GET /v2/` with its JWT (verifies
     the JWT and caches the token's liveness), then the manifest GET that builds its
     entitlement, then warm GETs of the same manifest for comparison."""
@@ -477,7 +477,7 @@ def report(plan: Plan, seeded: Seeded, series: list[Series], cold: list[dict]) -
     lines.insert(1, "-" * len(lines[0]))
     notes = [
         f"{plan.tags:,} tags in each repository ({seeded.tag_history_rows:,} tag-history rows), "
-        f"{plan.manifests} manifests, {plan.customers} customers with a licence and a grant on "
+        f"{plan.manifests} manifests, {plan.customers} customers with a license and a grant on "
         f"{PRIVATE_REPO}.",
         f"GET {{repo}}/manifests/{MEASURED_TAG}: wrk -t2 -c{core.CONNECTIONS} "
         f"-d{plan.wrk_seconds}s, {plan.rounds} rounds per series, alternating; medians. "
@@ -596,7 +596,7 @@ def main(argv: list[str] | None = None) -> int:
         findings = core.log_findings(server)
     elapsed, load_after = time.time() - started, os.getloadavg()[0]
     print(
-        f"\ndistr licence check: {elapsed:.0f} s, {os.cpu_count()} CPUs, load average "
+        f"\ndistr license check: {elapsed:.0f} s, {os.cpu_count()} CPUs, load average "
         f"{load_before:.1f} before and {load_after:.1f} after\n"
     )
     print(report(plan, seeded, series, cold))

@@ -37,7 +37,7 @@ class CustomerAdmin(NoDeleteAdmin):
     list_display = ["slug", "name", "vendor", "contact_email", "created_at"]
 
     def get_readonly_fields(self, request, obj=None):
-        return ["vendor", "slug"] if obj else []  # tokens and licences hang off both
+        return ["vendor", "slug"] if obj else []  # tokens and licenses hang off both
 
     list_filter = ["vendor"]
     search_fields = ["slug", "name"]

@@ -1,5 +1,5 @@
 """Tenancy invariants the database enforces: a row that names a vendor and another
-vendor-owned row must name the same vendor (a licence's customer, a grant's repository, a
+vendor-owned row must name the same vendor (a license's customer, a grant's repository, a
 pull token's customer). Django has no composite foreign keys, so these are triggers, written
 for SQLite and PostgreSQL; a violation is an IntegrityError, whatever code wrote the row.
 

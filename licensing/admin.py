@@ -12,7 +12,7 @@ class LicenseGrantInline(admin.TabularInline):
 
 @admin.register(License)
 class LicenseAdmin(admin.ModelAdmin):
-    """Read-only: licences change through services (they invalidate entitlement caches)."""
+    """Read-only: licenses change through services (they invalidate entitlement caches)."""
 
     list_display = ["name", "customer", "vendor", "valid_from", "valid_until", "status"]
     list_filter = ["status", "vendor"]

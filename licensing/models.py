@@ -1,4 +1,4 @@
-"""Licences: which repositories and tags a customer may pull, and until when."""
+"""Licenses: which repositories and tags a customer may pull, and until when."""
 
 from django.db import models
 

@@ -1,4 +1,4 @@
-"""Tag rules of licence grants: `exact:1.2.0`, `glob:1.*`, `semver:>=1.0,<2`.
+"""Tag rules of license grants: `exact:1.2.0`, `glob:1.*`, `semver:>=1.0,<2`.
 
 Semantic-version ranges use `packaging` (PyPA's maintained version/specifier library):
 comma-separated comparison clauses, a leading `v` on tags ignored, tags that are no version

@@ -1,14 +1,14 @@
-"""The licence decision: what a customer may pull from a repository, and why not.
+"""The license decision: what a customer may pull from a repository, and why not.
 
 `entitlement_get` builds (and caches) the entitlement closure of one customer in one
-repository: the tags that match grants of active licences; every manifest such a tag
-pointed at while the licence was valid (tag history); the children of indexes among them;
+repository: the tags that match grants of active licenses; every manifest such a tag
+pointed at while the license was valid (tag history); the children of indexes among them;
 their referrers (signatures, SBOMs) where the grant includes referrers; and every blob those
 manifests reference. Pull by tag or digest, blob reads, tag lists, referrers and the catalog
 all answer from it.
 
 Cache key: (customer, repository, the customer's generation, the repository's generation),
-both read from the database on every request (registry/changes.py). Licence, grant and
+both read from the database on every request (registry/changes.py). License, grant and
 customer changes, pushes, tag moves and deletes replace a generation inside their own
 transaction, so every process sees the change from the first request after it commits;
 a warm decision costs the one generations query, which the registry's request shares with
@@ -42,10 +42,10 @@ class Entitlement:
     tags: frozenset[str] = frozenset()  # current tags covered
     manifests: frozenset[str] = field(default_factory=frozenset)
     blobs: frozenset[str] = field(default_factory=frozenset)
-    recheck_on: datetime.date | None = None  # a licence starts or ends on this day
-    # Why something is not covered when an inactive licence would cover it: the rules of
-    # inactive grants with their licence's state, and the manifests and blobs they would
-    # entitle -> that state ("licence 'X' is suspended").
+    recheck_on: datetime.date | None = None  # a license starts or ends on this day
+    # Why something is not covered when an inactive license would cover it: the rules of
+    # inactive grants with their license's state, and the manifests and blobs they would
+    # entitle -> that state ("license 'X' is suspended").
     inactive_rules: tuple[tuple[str, str, str], ...] = ()
     inactive_reasons: dict[str, str] = field(default_factory=dict)
 
@@ -122,18 +122,18 @@ def entitlement_build(
         blobs=blobs,
         recheck_on=recheck_on,
         inactive_rules=tuple(
-            (g.rule, g.pattern, licence_state(g.license, today)) for g in inactive
+            (g.rule, g.pattern, license_state(g.license, today)) for g in inactive
         ),
         inactive_reasons=_inactive_reasons(inactive, graph, today),
     )
 
 
 def _inactive_reasons(grants: list[LicenseGrant], graph, today) -> dict[str, str]:
-    """Manifests and blobs that inactive licences would entitle if they were active ->
-    the licence's state (the first such licence, by name, when several would)."""
+    """Manifests and blobs that inactive licenses would entitle if they were active ->
+    the license's state (the first such license, by name, when several would)."""
     reasons: dict[str, str] = {}
     for grant in sorted(grants, key=lambda g: g.license.name, reverse=True):
-        # Were it active now, the licence would cover what its tags point at now or pointed
+        # Were it active now, the license would cover what its tags point at now or pointed
         # at before: its validity window is what is missing, so it is not applied here.
         roots = {
             digest
@@ -141,7 +141,7 @@ def _inactive_reasons(grants: list[LicenseGrant], graph, today) -> dict[str, str
             if rule_matches(grant.rule, grant.pattern, tag)
         }
         walked = _walk(roots, roots if grant.include_referrers else set(), graph)
-        reason = licence_state(grant.license, today)
+        reason = license_state(grant.license, today)
         for digest in walked:
             reasons[digest] = reason
             reasons.update(dict.fromkeys(graph.blobs.get(digest, ()), reason))
@@ -149,7 +149,7 @@ def _inactive_reasons(grants: list[LicenseGrant], graph, today) -> dict[str, str
 
 
 def _next_boundary(licenses: list[License], today: datetime.date) -> datetime.date | None:
-    """The first day after today on which one of these licences starts or stops."""
+    """The first day after today on which one of these licenses starts or stops."""
     days = [lic.valid_from for lic in licenses if lic.valid_from > today]
     days += [
         lic.valid_until + datetime.timedelta(days=1)
@@ -179,19 +179,19 @@ def pull_check(
             if reference not in entitlement.manifests:
                 raise EntitlementDenied(
                     entitlement.inactive_reasons.get(reference)
-                    or f"manifest {reference} of {repository_name} is not covered by your licence"
+                    or f"manifest {reference} of {repository_name} is not covered by your license"
                 )
         elif not any(rule_matches(k, p, reference) for k, p in entitlement.rules):
             raise EntitlementDenied(
                 next(
                     (s for k, p, s in entitlement.inactive_rules if rule_matches(k, p, reference)),
-                    f"tag '{reference}' of {repository_name} is not covered by your licence",
+                    f"tag '{reference}' of {repository_name} is not covered by your license",
                 )
             )
     elif resource == "blob" and reference not in entitlement.blobs:
         raise EntitlementDenied(
             entitlement.inactive_reasons.get(reference)
-            or f"blob {reference} of {repository_name} is not covered by your licence"
+            or f"blob {reference} of {repository_name} is not covered by your license"
         )
     return entitlement
 
@@ -206,7 +206,7 @@ def licensed_repository_names(*, customer_id: int) -> set[str]:
 
 
 def license_coverage(*, license: License) -> dict[str, list[str]]:
-    """What this licence covers right now: repository -> covered current tags."""
+    """What this license covers right now: repository -> covered current tags."""
     today = timezone.localdate()
     coverage: dict[str, list[str]] = {}
     for grant in license.grants.select_related("repository"):
@@ -228,7 +228,7 @@ def _is_active(license: License, today: datetime.date) -> bool:
 
 
 def _overlaps(license: License, since, until) -> bool:
-    """Did a tag's [since, until) interval overlap the licence's validity?"""
+    """Did a tag's [since, until) interval overlap the license's validity?"""
     start = datetime.datetime.combine(license.valid_from, datetime.time.min, datetime.UTC)
     if until is not None and until < start:
         return False
@@ -255,26 +255,26 @@ def _walk(roots: set[str], with_referrers: set[str], graph) -> set[str]:
 def _denial(grants: list[LicenseGrant], repository_name: str, today: datetime.date) -> str:
     for grant in grants:
         if grant.license.status == License.Status.SUSPENDED:
-            return licence_state(grant.license, today)
+            return license_state(grant.license, today)
     for grant in grants:
         if not _is_active(grant.license, today):
-            return licence_state(grant.license, today)
-    return f"no licence of yours covers {repository_name}"
+            return license_state(grant.license, today)
+    return f"no license of yours covers {repository_name}"
 
 
-def licence_state(license: License, today: datetime.date) -> str:
-    """Why an inactive licence does not count today, as the customer reads it."""
+def license_state(license: License, today: datetime.date) -> str:
+    """Why an inactive license does not count today, as the customer reads it."""
     if license.status == License.Status.SUSPENDED:
-        return f"licence '{license.name}' is suspended"
+        return f"license '{license.name}' is suspended"
     if license.valid_until is not None and license.valid_until < today:
-        return f"licence '{license.name}' expired on {license.valid_until.isoformat()}"
+        return f"license '{license.name}' expired on {license.valid_until.isoformat()}"
     if license.valid_from > today:
-        return f"licence '{license.name}' is valid from {license.valid_from.isoformat()}"
-    return f"licence '{license.name}' is active"
+        return f"license '{license.name}' is valid from {license.valid_from.isoformat()}"
+    return f"license '{license.name}' is active"
 
 
 def customers_with_active_license(*, vendor_id: int, today: datetime.date) -> dict[int, list[str]]:
-    """customer id -> names of that customer's licences active on `today` (analytics'
+    """customer id -> names of that customer's licenses active on `today` (analytics'
     "gone quiet" list starts from these)."""
     active: dict[int, list[str]] = {}
     for license in License.objects.filter(

@@ -1,4 +1,4 @@
-"""Licence writes. Every change replaces the customer's generation inside its transaction
+"""License writes. Every change replaces the customer's generation inside its transaction
 (registry/changes.py), so every process's cached entitlements change with the commit."""
 
 import datetime
@@ -13,7 +13,7 @@ from registry.models import Repository
 
 
 class LicenseError(ValueError):
-    """Bad input for a licence operation (message is safe to show)."""
+    """Bad input for a license operation (message is safe to show)."""
 
 
 def _customer_changed(customer_id: int) -> None:
@@ -32,10 +32,10 @@ def license_create(
     if customer.vendor_id != vendor.id:
         raise LicenseError("that customer belongs to another vendor")
     if not name.strip():
-        raise LicenseError("a licence needs a name")
+        raise LicenseError("a license needs a name")
     valid_from = valid_from or datetime.date.today()
     if valid_until is not None and valid_until < valid_from:
-        raise LicenseError("a licence cannot end before it starts")
+        raise LicenseError("a license cannot end before it starts")
     with transaction.atomic():
         license = License.objects.create(
             vendor=vendor,
@@ -58,9 +58,9 @@ def license_update(
     notes: str = "",
 ) -> License:
     if not name.strip():
-        raise LicenseError("a licence needs a name")
+        raise LicenseError("a license needs a name")
     if valid_until is not None and valid_until < valid_from:
-        raise LicenseError("a licence cannot end before it starts")
+        raise LicenseError("a license cannot end before it starts")
     with transaction.atomic():
         License.objects.filter(pk=license.pk).update(
             name=name.strip(), valid_from=valid_from, valid_until=valid_until, notes=notes

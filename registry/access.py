@@ -51,7 +51,7 @@ def access_check(
             raise _challenge(repository_name, action, insufficient=True)
     if action in principal_actions(principal=principal, repository_name=repository_name):
         if principal.kind == "pull" and _in_own_namespace(principal, repository_name):
-            _licence_check(principal, repository_name, resource, reference)
+            _license_check(principal, repository_name, resource, reference)
         return
     if principal.is_anonymous:
         raise _challenge(repository_name, action)
@@ -91,8 +91,8 @@ def _in_own_namespace(principal: Principal, repository_name: str) -> bool:
     return repository_name.split("/", 1)[0] == principal.vendor_slug
 
 
-def _licence_check(principal: Principal, repository_name: str, resource: str, reference):
-    """Customers read only what a licence covers; the reason goes back to them."""
+def _license_check(principal: Principal, repository_name: str, resource: str, reference):
+    """Customers read only what a license covers; the reason goes back to them."""
     try:
         pull_check(
             customer_id=principal.customer_id,

@@ -48,7 +48,7 @@ class Principal:
     # Scopes a JWT granted, as {(type, name): actions}; None for Basic credentials, which
     # are checked against the token's own rights alone.
     granted: dict | None = field(default=None, compare=False, hash=False)
-    # The generations this request read (shared with the licence decision: one query).
+    # The generations this request read (shared with the license decision: one query).
     generations: Generations = field(default_factory=Generations, compare=False, hash=False)
 
     @property

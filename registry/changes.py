@@ -2,7 +2,7 @@
 
 A generation is a row in the database (`ChangeGeneration`: name -> random 63-bit value)
 for each thing whose derived state a process may keep in memory: a repository's content
-(`repo:<name>`), a customer's licences and standing (`customer:<id>`), a token's liveness
+(`repo:<name>`), a customer's licenses and standing (`customer:<id>`), a token's liveness
 (`token:<prefix>`). The service that makes a change replaces the value *inside its own
 transaction*, so the new generation commits with the change or not at all: no window after
 the commit, no lost invalidation when a process dies, nothing that a cache flush or an
@@ -85,7 +85,7 @@ def repository_changed(*, repository_name: str) -> None:
 
 
 def customer_changed(*, customer_id: int) -> None:
-    """A licence, grant or the standing of the customer changed."""
+    """A license, grant or the standing of the customer changed."""
     generation_bump(customer_generation_key(customer_id))
 
 

@@ -146,8 +146,8 @@ class Upload(models.Model):
 
 
 class TagHistory(models.Model):
-    """Which manifest a tag pointed at, and when. Licences entitle every digest an entitled
-    tag pointed at while the licence was valid, so a deployment pinned by digest keeps
+    """Which manifest a tag pointed at, and when. Licenses entitle every digest an entitled
+    tag pointed at while the license was valid, so a deployment pinned by digest keeps
     pulling after the vendor moves the tag."""
 
     repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="tag_history")
@@ -167,7 +167,7 @@ class ChangeGeneration(models.Model):
     """The shared state every process validates its memos against (registry/changes.py).
 
     One row per thing whose derived state processes keep in memory (a repository's
-    content, a customer's licences, a token's liveness). The writing service replaces the
+    content, a customer's licenses, a token's liveness). The writing service replaces the
     value inside its own transaction, so the new generation commits with the change."""
 
     name = models.CharField(max_length=300, primary_key=True)

@@ -158,7 +158,7 @@ def repository_list(
     patterns: tuple[str, ...] = (),
 ) -> tuple[list[str], bool]:
     """The catalog a principal sees: its vendor's repositories (within its token's globs,
-    if any; a customer's are narrowed by licences later) plus public ones."""
+    if any; a customer's are narrowed by licenses later) plus public ones."""
     own = Q(vendor_id=vendor_id)
     if patterns:
         own &= Q(name__regex=globs_regex(namespace, patterns))

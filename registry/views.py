@@ -37,7 +37,7 @@ from registry.http import (
     request_body_chunks,
     request_content_length,
 )
-from registry.licences import entitled_manifests, entitled_tags, licensed_repository_names
+from registry.licenses import entitled_manifests, entitled_tags, licensed_repository_names
 from registry.manifests import OCI_INDEX
 from registry.names import reference_outside_grammar, repository_name_validate
 from registry.services.manifests import blob_unlink, manifest_delete, manifest_put
@@ -59,7 +59,7 @@ _ACTION_BY_METHOD = {"GET": PULL, "HEAD": PULL, "POST": PUSH, "PUT": PUSH, "PATC
 @method_decorator(csrf_exempt, name="dispatch")
 class RegistryView(View):
     http_method_names = ["get", "head", "post", "put", "patch", "delete"]
-    resource = ""  # what a read touches, for licence decisions: manifest, blob, tags, referrers
+    resource = ""  # what a read touches, for license decisions: manifest, blob, tags, referrers
 
     def action(self, request) -> str:
         return _ACTION_BY_METHOD.get(request.method, DELETE)

@@ -10,13 +10,13 @@ from tests.support.server import LiveRegistry, live_http
 
 
 def license_grant(customer, repository_name: str, tag_rule: str = "glob:*", **license_fields):
-    """Give `customer` a licence for `repository_name` (which must exist)."""
+    """Give `customer` a license for `repository_name` (which must exist)."""
     from licensing.services import grant_add, license_create
 
     license = license_create(
         vendor=customer.vendor,
         customer=customer,
-        name=license_fields.pop("name", "Test licence"),
+        name=license_fields.pop("name", "Test license"),
         **license_fields,
     )
     grant_add(license=license, repository_name=repository_name, tag_rule=tag_rule)

@@ -16,7 +16,7 @@ class Migration(migrations.Migration):
             vendor_sql="NEW.vendor_id",
             other_vendor_sql="SELECT vendor_id FROM customers_customer WHERE id = NEW.customer_id",
             columns=("vendor_id", "customer_id"),
-            message="a licence and its customer belong to different vendors",
+            message="a license and its customer belong to different vendors",
         ),
         same_vendor_trigger(
             table="licensing_licensegrant",

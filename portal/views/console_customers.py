@@ -1,4 +1,4 @@
-"""Vendor console: customers, their users and their licences."""
+"""Vendor console: customers, their users and their licenses."""
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError

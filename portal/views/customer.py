@@ -1,4 +1,4 @@
-"""The customer side of the portal: licences, what to pull, tokens, team."""
+"""The customer side of the portal: licenses, what to pull, tokens, team."""
 
 import secrets
 

@@ -70,13 +70,13 @@ def test_customers_gone_quiet(embedded_mode, history, vendor):
         ("hooli", None),
         ("initech", _days_ago(35)),
     ]
-    assert rows[0]["licenses"] == ["Test licence"]
+    assert rows[0]["licenses"] == ["Test license"]
     assert [r["customer"] for r in queries.customers_gone_quiet(vendor=vendor, quiet_days=60)] == [
         "hooli"
     ]
 
 
-def test_suspended_or_expired_licences_are_not_quiet_customers(embedded_mode, history, vendor):
+def test_suspended_or_expired_licenses_are_not_quiet_customers(embedded_mode, history, vendor):
     from licensing.models import License
 
     License.objects.filter(customer=history["hooli"]).update(status=License.Status.SUSPENDED)

@@ -6,7 +6,7 @@ containerd 1.6 resolves a tag with HEAD only and reports a refusal as its status
 (`... failed with status code [manifests 2.0]: 403 Forbidden`): a HEAD answer has no body,
 so distr's reason cannot reach it. The refusal tests therefore assert containerd's exact
 error, that distr answered that HEAD 403 for the customer's token, and that the same GET
-with the same token carries the licence message (what `kubectl describe pod` cannot show).
+with the same token carries the license message (what `kubectl describe pod` cannot show).
 """
 
 import grpc
@@ -22,7 +22,7 @@ CTR_PULL = ("images", "pull", "--plain-http", "--snapshotter", "native")
 
 @pytest.fixture
 def released(live_registry, live_credentials, repo_name, customer):
-    """acme pushed 1.0 and 2.0; globex's licence covers 1.*; its pull token (minted after
+    """acme pushed 1.0 and 2.0; globex's license covers 1.*; its pull token (minted after
     the push, see the report on per-worker caches)."""
     images = {tag: make_image(f"cri {tag}") for tag in ("1.0", "2.0")}
     manifests = {tag: push_image(live_registry, repo_name, tag, images[tag]) for tag in images}
@@ -39,7 +39,7 @@ def refused(host: str, repo_name: str) -> str:
     )
 
 
-def assert_distr_refused_with_the_licence(live_registry, repo_name, registry_log, secret):
+def assert_distr_refused_with_the_license(live_registry, repo_name, registry_log, secret):
     manifest = f"/v2/{repo_name}/manifests/2.0"
     seen = {line.split(" token:")[0] for line in registry_log.lines("containerd/", manifest)}
     # containerd first asks anonymously, then with the token; never a GET
@@ -51,7 +51,7 @@ def assert_distr_refused_with_the_licence(live_registry, repo_name, registry_log
     assert response.json()["errors"] == [
         {
             "code": "DENIED",
-            "message": f"tag '2.0' of {repo_name} is not covered by your licence",
+            "message": f"tag '2.0' of {repo_name} is not covered by your license",
             "detail": [{"Type": "repository", "Name": repo_name, "Action": "pull"}],
         }
     ]
@@ -75,7 +75,7 @@ def test_cri_pull_image_with_a_pull_secret(
     assert raised.value.details() == (
         f'failed to pull and unpack image "{host}/{repo_name}:2.0": ' + refused(host, repo_name)
     )
-    assert_distr_refused_with_the_licence(
+    assert_distr_refused_with_the_license(
         live_registry, repo_name, registry_log, released["secret"]
     )
 
@@ -103,6 +103,6 @@ def test_ctr_pull_with_a_pull_token(containerd, live_registry, repo_name, releas
     assert result.returncode == 1
     assert result.stderr == f"ctr: {refused(host, repo_name)}\n"
     assert f"{host}/{repo_name}:2.0" not in containerd.ctr("images", "ls", "-q").stdout.split()
-    assert_distr_refused_with_the_licence(
+    assert_distr_refused_with_the_license(
         live_registry, repo_name, registry_log, released["secret"]
     )

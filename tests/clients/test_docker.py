@@ -1,6 +1,6 @@
 """The real Docker engine (dockerd + docker CLI, session-scoped daemon) against distr under
 gunicorn: login, load, push with cross-repository mount, pull by tag, digest and platform,
-logout, and a customer's pull token meeting its licence. Every docker command's output is
+logout, and a customer's pull token meeting its license. Every docker command's output is
 checked for docker's non-conformance warning (the `docker` fixture)."""
 
 import json
@@ -166,7 +166,7 @@ def test_logout_then_a_private_pull_is_refused(
     ]
 
 
-def test_customer_pull_token_follows_the_licence(
+def test_customer_pull_token_follows_the_license(
     docker, live_registry, live_credentials, repo_name, customer, registry_log, tmp_path
 ):
     host = live_registry.host
@@ -178,7 +178,7 @@ def test_customer_pull_token_follows_the_licence(
         docker.run("rmi", f"{host}/{repo_name}:{tag}", local_name(repo_name, tag))
     docker.run("logout", host)
 
-    # Licence and token after the push (see the report on per-worker caches).
+    # License and token after the push (see the report on per-worker caches).
     license_grant(customer, repo_name, "glob:1.*", name="Support 1.x")
     secret = token_mint(vendor=customer.vendor, customer=customer, kind="pull", name="ci").secret
     logged_in(docker.login(host, "globex", secret))
@@ -193,7 +193,7 @@ def test_customer_pull_token_follows_the_licence(
     assert result.stderr == (
         f"Error response from daemon: pull access denied for {host}/{repo_name}, repository "
         f"does not exist or may require 'docker login': denied: tag '2.0' of {repo_name} is "
-        "not covered by your licence\n"
+        "not covered by your license\n"
     )
     assert_absent(docker, images["2.0"].id)
     manifest = f"/v2/{repo_name}/manifests/2.0"

@@ -1,7 +1,7 @@
 """podman (no daemon) against distr under gunicorn: login, push of images it loaded, pull
 by tag and digest, a manifest list built from two platform images and pushed with
 `manifest push --all`, and a customer's pull token refused an unentitled tag with distr's
-licence message."""
+license message."""
 
 import re
 
@@ -123,7 +123,7 @@ def test_manifest_list_push_all(podman, live_registry, live_credentials, repo_na
     podman.run("rmi", ref)
 
 
-def test_customer_pull_token_follows_the_licence(
+def test_customer_pull_token_follows_the_license(
     podman, live_registry, live_credentials, repo_name, customer, tmp_path
 ):
     host = live_registry.host
@@ -135,7 +135,7 @@ def test_customer_pull_token_follows_the_licence(
         podman.run("rmi", local_name(repo_name, tag))
     assert podman.run("logout", host).stdout == f"Removed login credentials for {host}\n"
 
-    # Licence and token after the push (see the report on per-worker caches).
+    # License and token after the push (see the report on per-worker caches).
     license_grant(customer, repo_name, "glob:1.*", name="Support 1.x")
     secret = token_mint(vendor=customer.vendor, customer=customer, kind="pull", name="pc").secret
     logged_in(podman.login(host, "globex", secret))
@@ -148,7 +148,7 @@ def test_customer_pull_token_follows_the_licence(
     assert result.stdout == ""
     assert result.stderr.splitlines()[-1] == (
         f"Error: initializing source docker://{host}/{repo_name}:2.0: reading manifest 2.0 in "
-        f"{host}/{repo_name}: denied: tag '2.0' of {repo_name} is not covered by your licence"
+        f"{host}/{repo_name}: denied: tag '2.0' of {repo_name} is not covered by your license"
     )
     assert (
         podman.run(

@@ -58,10 +58,10 @@ def world(install):
             "from licensing.services import grant_add, license_create\n"
             "vendor = Vendor.objects.get(slug='acme')\n"
             f"customer, _ = customer_create(vendor=vendor, slug={customer!r})\n"
-            "licence = license_create(vendor=vendor, customer=customer, name='Support 1.x')\n"
-            f"grant_add(license=licence, repository_name={repo!r}, tag_rule='glob:1.*')\n"
+            "license = license_create(vendor=vendor, customer=customer, name='Support 1.x')\n"
+            f"grant_add(license=license, repository_name={repo!r}, tag_rule='glob:1.*')\n"
             "token = token_mint(vendor=vendor, customer=customer, kind='pull', name='cluster')\n"
-            "print(json.dumps({'licence': licence.pk, 'secret': token.secret,"
+            "print(json.dumps({'license': license.pk, 'secret': token.secret,"
             " 'prefix': token.token.prefix}))\n"
         )
         .strip()
@@ -138,12 +138,12 @@ def manifest_path(world, reference: str) -> str:
 # --- changes made by a management command in another process ------------------------------
 
 
-def test_licence_suspended_and_reactivated_by_command(install, world):
+def test_license_suspended_and_reactivated_by_command(install, world):
     path = manifest_path(world, "1.0")
     warm(install, world, path)
-    install.manage("suspendlicense", str(world["licence"]))
-    all_answer(install, path, world["jwt"], 403, "licence 'Support 1.x' is suspended")
-    install.manage("suspendlicense", str(world["licence"]), "--resume")
+    install.manage("suspendlicense", str(world["license"]))
+    all_answer(install, path, world["jwt"], 403, "license 'Support 1.x' is suspended")
+    install.manage("suspendlicense", str(world["license"]), "--resume")
     all_answer(install, path, world["jwt"], 200)
 
 
@@ -159,11 +159,11 @@ def test_customer_suspended_and_resumed_by_command(install, world):
 def test_grant_added_and_removed_by_command(install, world):
     path = manifest_path(world, "2.0")
     warm(install, world, path, status=403)
-    install.manage("grant", str(world["licence"]), world["repo"], "exact:2.0")
+    install.manage("grant", str(world["license"]), world["repo"], "exact:2.0")
     all_answer(install, path, world["jwt"], 200)
     digest = world["pushed"]["2.0"]["digest"]
     all_answer(install, manifest_path(world, digest), world["jwt"], 200)
-    install.manage("grant", str(world["licence"]), world["repo"], "exact:2.0", "--remove")
+    install.manage("grant", str(world["license"]), world["repo"], "exact:2.0", "--remove")
     all_answer(install, path, world["jwt"], 403, "tag '2.0' of")
 
 
@@ -226,13 +226,13 @@ def console_post(session, install, path: str, data: dict) -> None:
     assert response.status_code == 302, (response.status_code, response.text[:500])
 
 
-def test_console_suspends_licence_and_customer(install, world):
+def test_console_suspends_license_and_customer(install, world):
     path = manifest_path(world, "1.0")
     warm(install, world, path)
     session = console_session(install)
-    console_post(session, install, f"licenses/{world['licence']}/status", {"status": "suspended"})
-    all_answer(install, path, world["jwt"], 403, "licence 'Support 1.x' is suspended")
-    console_post(session, install, f"licenses/{world['licence']}/status", {"status": "active"})
+    console_post(session, install, f"licenses/{world['license']}/status", {"status": "suspended"})
+    all_answer(install, path, world["jwt"], 403, "license 'Support 1.x' is suspended")
+    console_post(session, install, f"licenses/{world['license']}/status", {"status": "active"})
     all_answer(install, path, world["jwt"], 200)
     console_post(session, install, f"customers/{world['customer']}/suspend", {"suspend": "1"})
     all_answer(install, path, world["jwt"], 403, "your account is suspended")

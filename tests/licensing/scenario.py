@@ -81,4 +81,4 @@ def denied(response, message: str | None = None, *fragments: str) -> dict:
 
 
 def not_covered(what: str, repo: str = REPO) -> str:
-    return f"{what} of {repo} is not covered by your licence"
+    return f"{what} of {repo} is not covered by your license"

@@ -1,6 +1,6 @@
-"""A customer trying to get around its licence (the issue's scenario).
+"""A customer trying to get around its license (the issue's scenario).
 
-globex holds licence 'Support 1.x' for acme/app with `glob:1.*`; acme pushed 1.0, 1.1 and
+globex holds license 'Support 1.x' for acme/app with `glob:1.*`; acme pushed 1.0, 1.1 and
 2.0 (2.0 with a layer of its own and a base layer shared with 1.x) and a signature on 1.1
 and on 2.0. Every answer is asserted: status, OCI error code and the exact message."""
 
@@ -29,7 +29,7 @@ from tests.support.registry_client import image_manifest, push_blob, put_manifes
 
 pytestmark = pytest.mark.django_db
 
-LICENCE = "Support 1.x"
+LICENSE = "Support 1.x"
 
 
 @pytest.fixture
@@ -38,12 +38,12 @@ def pushed(client):
 
 
 @pytest.fixture
-def licence(customer, pushed):
-    return license_grant(customer, REPO, "glob:1.*", name=LICENCE)
+def license(customer, pushed):
+    return license_grant(customer, REPO, "glob:1.*", name=LICENSE)
 
 
 @pytest.fixture
-def globex(licence, pull_secret) -> Client:
+def globex(license, pull_secret) -> Client:
     return Client(HTTP_AUTHORIZATION=basic(pull_secret))
 
 
@@ -123,15 +123,15 @@ def test_referrers_list_only_entitled_signatures(globex, pushed):
     assert [(d["digest"], d["artifactType"]) for d in listed] == [(pushed["1.1"]["sig"], SIG)]
     filtered = globex.get(f"/v2/{REPO}/referrers/{pushed['1.1']['digest']}?artifactType={SIG}")
     assert [d["digest"] for d in filtered.json()["manifests"]] == [pushed["1.1"]["sig"]]
-    # 2.0: the licence covers the repository, so the list is answered, but it is empty
+    # 2.0: the license covers the repository, so the list is answered, but it is empty
     response = globex.get(f"/v2/{REPO}/referrers/{pushed['2.0']['digest']}")
     assert response.status_code == 200
     assert response.json()["manifests"] == []
 
 
 def test_grant_without_referrers_hides_signatures(customer, pushed, pull_secret):
-    licence = license_create(vendor=customer.vendor, customer=customer, name="No sigs")
-    grant_add(license=licence, repository_name=REPO, tag_rule="glob:1.*", include_referrers=False)
+    license = license_create(vendor=customer.vendor, customer=customer, name="No sigs")
+    grant_add(license=license, repository_name=REPO, tag_rule="glob:1.*", include_referrers=False)
     globex = Client(HTTP_AUTHORIZATION=basic(pull_secret))
     assert globex.get(f"/v2/{REPO}/manifests/1.1").status_code == 200
     sig = pushed["1.1"]["sig"]
@@ -194,7 +194,7 @@ def test_customer_cannot_mount_push_or_delete(globex, pushed):
     assert not Repository.objects.filter(name="acme/mirror").exists()
 
 
-# --- licence state ----------------------------------------------------------------------
+# --- license state ----------------------------------------------------------------------
 
 
 def every_read(globex, pushed) -> list:
@@ -208,13 +208,13 @@ def every_read(globex, pushed) -> list:
     ]
 
 
-def test_expired_licence_denies_everything_with_its_end_date(globex, licence, pushed):
+def test_expired_license_denies_everything_with_its_end_date(globex, license, pushed):
     assert globex.get(f"/v2/{REPO}/manifests/1.0").status_code == 200
     today = datetime.date.today()
     start, end = today - datetime.timedelta(days=400), today - datetime.timedelta(days=1)
-    License.objects.filter(pk=licence.pk).update(valid_from=start, valid_until=end)
-    customer_changed(customer_id=licence.customer_id)  # a direct update replaces none
-    message = f"licence '{LICENCE}' expired on {end.isoformat()}"
+    License.objects.filter(pk=license.pk).update(valid_from=start, valid_until=end)
+    customer_changed(customer_id=license.customer_id)  # a direct update replaces none
+    message = f"license '{LICENSE}' expired on {end.isoformat()}"
     for response in every_read(globex, pushed):
         denied(response, message)
     denied(mount_2_0_layer(globex, pushed), "pull token may not push acme/mirror")
@@ -222,39 +222,39 @@ def test_expired_licence_denies_everything_with_its_end_date(globex, licence, pu
 
 
 def test_expired_message_format(customer, pushed, pull_secret):
-    licence = license_create(
+    license = license_create(
         vendor=customer.vendor,
         customer=customer,
         name="Enterprise 2026",
         valid_from=datetime.date(2026, 1, 1),
         valid_until=datetime.date(2026, 6, 30),
     )
-    grant_add(license=licence, repository_name=REPO, tag_rule="glob:*")
+    grant_add(license=license, repository_name=REPO, tag_rule="glob:*")
     assert datetime.date.today() > datetime.date(2026, 6, 30)
     globex = Client(HTTP_AUTHORIZATION=basic(pull_secret))
     for response in every_read(globex, pushed):
-        denied(response, "licence 'Enterprise 2026' expired on 2026-06-30")
+        denied(response, "license 'Enterprise 2026' expired on 2026-06-30")
 
 
-def test_licence_not_yet_valid(customer, pushed, pull_secret):
+def test_license_not_yet_valid(customer, pushed, pull_secret):
     start = datetime.date.today() + datetime.timedelta(days=10)
     license_grant(customer, REPO, "glob:*", name="Next year", valid_from=start)
     globex = Client(HTTP_AUTHORIZATION=basic(pull_secret))
     denied(
         globex.get(f"/v2/{REPO}/manifests/1.0"),
-        f"licence 'Next year' is valid from {start.isoformat()}",
+        f"license 'Next year' is valid from {start.isoformat()}",
     )
 
 
-def test_suspended_licence_denies_everything(globex, licence, pushed):
-    license_suspend(license=licence)
+def test_suspended_license_denies_everything(globex, license, pushed):
+    license_suspend(license=license)
     for response in every_read(globex, pushed):
-        denied(response, f"licence '{LICENCE}' is suspended")
+        denied(response, f"license '{LICENSE}' is suspended")
     denied(mount_2_0_layer(globex, pushed), "pull token may not push acme/mirror")
     assert globex.get("/v2/_catalog").json() == {"repositories": []}
 
 
-def test_an_active_licence_outweighs_an_expired_one(customer, globex, pushed):
+def test_an_active_license_outweighs_an_expired_one(customer, globex, pushed):
     license_grant(
         customer,
         REPO,
@@ -264,9 +264,9 @@ def test_an_active_licence_outweighs_an_expired_one(customer, globex, pushed):
         valid_until=datetime.date(2020, 12, 31),
     )
     assert globex.get(f"/v2/{REPO}/manifests/1.0").status_code == 200
-    # 2.0 only the expired licence would cover: its state is the reason
+    # 2.0 only the expired license would cover: its state is the reason
     denied(
-        globex.get(f"/v2/{REPO}/manifests/2.0"), "licence 'Old everything' expired on 2020-12-31"
+        globex.get(f"/v2/{REPO}/manifests/2.0"), "license 'Old everything' expired on 2020-12-31"
     )
 
 
@@ -275,26 +275,26 @@ def test_an_active_licence_outweighs_an_expired_one(customer, globex, pushed):
 
 @pytest.fixture
 def initial(vendor) -> Client:
-    """Another customer of acme, with a licence for another repository only."""
+    """Another customer of acme, with a license for another repository only."""
     customer, _ = customer_create(vendor=vendor, slug="initial", name="Initial Co")
     secret = token_mint(vendor=vendor, customer=customer, kind="pull", name="i").secret
     return Client(HTTP_AUTHORIZATION=basic(secret))
 
 
-def test_another_customer_gets_no_licence_and_no_names(initial, globex, pushed):
+def test_another_customer_gets_no_license_and_no_names(initial, globex, pushed):
     for response in every_read(initial, pushed):
-        error = denied(response, "no licence of yours covers acme/app")
+        error = denied(response, "no license of yours covers acme/app")
         text = json.dumps(error).lower()
         assert "globex" not in text and "support" not in text
-    denied(initial.get(f"/v2/{REPO}/manifests/2.0"), "no licence of yours covers acme/app")
+    denied(initial.get(f"/v2/{REPO}/manifests/2.0"), "no license of yours covers acme/app")
     assert initial.get("/v2/_catalog").json() == {"repositories": []}
 
 
 def test_unlicensed_and_missing_repositories_of_the_own_vendor_look_alike(initial, pushed):
     existing = initial.get(f"/v2/{REPO}/manifests/1.0")
     missing = initial.get("/v2/acme/nothing/manifests/1.0")
-    denied(existing, "no licence of yours covers acme/app")
-    denied(missing, "no licence of yours covers acme/nothing")
+    denied(existing, "no license of yours covers acme/app")
+    denied(missing, "no license of yours covers acme/nothing")
     assert existing.content == missing.content.replace(b"acme/nothing", REPO.encode())
 
 
@@ -327,7 +327,7 @@ def test_customer_reads_what_anonymous_reads_in_a_public_repository(
     client, anonymous_client, initial
 ):
     """A public repository of the customer's own vendor: anonymous callers pull it, so a
-    customer logged in with its pull token (and no licence for it) must too."""
+    customer logged in with its pull token (and no license for it) must too."""
     _, raw = image_manifest(client, "acme/public")
     put(client, "1.0", raw, repo="acme/public")
     Repository.objects.filter(name="acme/public").update(is_public=True)

@@ -1,4 +1,4 @@
-"""Licence management commands: createlicense, grant, suspendlicense, licensecoverage."""
+"""License management commands: createlicense, grant, suspendlicense, licensecoverage."""
 
 import datetime
 from io import StringIO
@@ -33,20 +33,20 @@ def pushed(client):
 
 
 @pytest.fixture
-def licence_id(customer, pushed) -> str:
+def license_id(customer, pushed) -> str:
     return run("createlicense", "acme", "globex", "Enterprise").strip()
 
 
 def test_createlicense_prints_the_id(customer):
     output = run("createlicense", "acme", "globex", "Enterprise 2030", "--until", "2030-12-31")
     assert output.endswith("\n")
-    licence = License.objects.get(pk=int(output))
-    assert licence.name == "Enterprise 2030"
-    assert licence.customer == customer
-    assert licence.vendor == customer.vendor
-    assert licence.valid_from == datetime.date.today()
-    assert licence.valid_until == datetime.date(2030, 12, 31)
-    assert licence.status == License.Status.ACTIVE
+    license = License.objects.get(pk=int(output))
+    assert license.name == "Enterprise 2030"
+    assert license.customer == customer
+    assert license.vendor == customer.vendor
+    assert license.valid_from == datetime.date.today()
+    assert license.valid_until == datetime.date(2030, 12, 31)
+    assert license.status == License.Status.ACTIVE
 
 
 def test_createlicense_perpetual_and_from(customer):
@@ -65,10 +65,10 @@ def test_createlicense_errors(customer):
     assert fails("createlicense", "acme", "globex", "X", "--until", "31/12/2030") == (
         "invalid date '31/12/2030': use YYYY-MM-DD"
     )
-    assert fails("createlicense", "acme", "globex", "   ") == "a licence needs a name"
+    assert fails("createlicense", "acme", "globex", "   ") == "a license needs a name"
     assert fails(
         "createlicense", "acme", "globex", "X", "--from", "2030-01-02", "--until", "2030-01-01"
-    ) == ("a licence cannot end before it starts")
+    ) == ("a license cannot end before it starts")
     assert not License.objects.exists()
 
 
@@ -80,72 +80,72 @@ def test_createlicense_errors(customer):
         ("semver:>=1.0,<2", "semver", ">=1.0,<2"),
     ],
 )
-def test_grant_rule_kinds(licence_id, rule, kind, pattern):
-    assert run("grant", licence_id, REPO, rule) == f"granted {rule} on {REPO}\n"
-    grant = LicenseGrant.objects.get(license_id=licence_id)
+def test_grant_rule_kinds(license_id, rule, kind, pattern):
+    assert run("grant", license_id, REPO, rule) == f"granted {rule} on {REPO}\n"
+    grant = LicenseGrant.objects.get(license_id=license_id)
     assert (grant.repository.name, grant.rule, grant.pattern) == (REPO, kind, pattern)
     assert grant.include_referrers is True
 
 
-def test_grant_no_referrers(licence_id):
-    run("grant", licence_id, REPO, "glob:*", "--no-referrers")
-    assert LicenseGrant.objects.get(license_id=licence_id).include_referrers is False
+def test_grant_no_referrers(license_id):
+    run("grant", license_id, REPO, "glob:*", "--no-referrers")
+    assert LicenseGrant.objects.get(license_id=license_id).include_referrers is False
 
 
-def test_grant_errors(licence_id):
+def test_grant_errors(license_id):
     initech, _ = vendor_create(slug="initech", name="Initech")
     ci = Client(HTTP_AUTHORIZATION=basic(token_mint(vendor=initech, kind="push", name="c").secret))
     push_scenario(ci, repo="initech/app")
     rule_help = "a tag rule is exact:TAG, glob:PATTERN or semver:RANGE"
-    assert fails("grant", licence_id, REPO, "regex:1.*") == rule_help
-    assert fails("grant", licence_id, REPO, "1.*") == rule_help
-    assert fails("grant", licence_id, REPO, "glob:") == rule_help
-    assert fails("grant", licence_id, REPO, "semver:>>1") == (
+    assert fails("grant", license_id, REPO, "regex:1.*") == rule_help
+    assert fails("grant", license_id, REPO, "1.*") == rule_help
+    assert fails("grant", license_id, REPO, "glob:") == rule_help
+    assert fails("grant", license_id, REPO, "semver:>>1") == (
         "invalid version range '>>1' (e.g. >=1.0,<2)"
     )
-    assert fails("grant", licence_id, "acme/none", "glob:*") == (
+    assert fails("grant", license_id, "acme/none", "glob:*") == (
         "the vendor has no repository 'acme/none'"
     )
-    assert fails("grant", licence_id, "initech/app", "glob:*") == (
+    assert fails("grant", license_id, "initech/app", "glob:*") == (
         "the vendor has no repository 'initech/app'"
     )
-    assert fails("grant", "999999", REPO, "glob:*") == "no licence 999999"
+    assert fails("grant", "999999", REPO, "glob:*") == "no license 999999"
     assert not LicenseGrant.objects.exists()
 
 
-def test_licensecoverage_lists_repositories_and_covered_tags(client, licence_id):
+def test_licensecoverage_lists_repositories_and_covered_tags(client, license_id):
     push_scenario(client, repo="acme/tools")
-    run("grant", licence_id, REPO, "glob:1.*")
-    run("grant", licence_id, REPO, "exact:2.0")
-    run("grant", licence_id, "acme/tools", "semver:>=2,<3")
-    assert run("licensecoverage", licence_id).splitlines() == [
+    run("grant", license_id, REPO, "glob:1.*")
+    run("grant", license_id, REPO, "exact:2.0")
+    run("grant", license_id, "acme/tools", "semver:>=2,<3")
+    assert run("licensecoverage", license_id).splitlines() == [
         "Enterprise (active, until perpetual)",
         "acme/app: 1.0 1.1 2.0",
         "acme/tools: 2.0",
     ]
 
 
-def test_licensecoverage_of_a_rule_covering_nothing(licence_id):
-    run("grant", licence_id, REPO, "semver:>=5")
-    assert run("licensecoverage", licence_id).splitlines()[1:] == ["acme/app: (nothing)"]
-    assert fails("licensecoverage", "999999") == "no licence 999999"
+def test_licensecoverage_of_a_rule_covering_nothing(license_id):
+    run("grant", license_id, REPO, "semver:>=5")
+    assert run("licensecoverage", license_id).splitlines()[1:] == ["acme/app: (nothing)"]
+    assert fails("licensecoverage", "999999") == "no license 999999"
 
 
-def test_suspendlicense_stops_pulls(licence_id, pull_secret, pushed):
-    run("grant", licence_id, REPO, "glob:*")
-    assert run("suspendlicense", licence_id) == f"suspended licence {licence_id} (Enterprise)\n"
-    assert License.objects.get(pk=licence_id).status == License.Status.SUSPENDED
+def test_suspendlicense_stops_pulls(license_id, pull_secret, pushed):
+    run("grant", license_id, REPO, "glob:*")
+    assert run("suspendlicense", license_id) == f"suspended license {license_id} (Enterprise)\n"
+    assert License.objects.get(pk=license_id).status == License.Status.SUSPENDED
     globex = Client(HTTP_AUTHORIZATION=basic(pull_secret))
-    denied(globex.get(f"/v2/{REPO}/manifests/1.0"), "licence 'Enterprise' is suspended")
-    assert run("licensecoverage", licence_id).splitlines() == [
+    denied(globex.get(f"/v2/{REPO}/manifests/1.0"), "license 'Enterprise' is suspended")
+    assert run("licensecoverage", license_id).splitlines() == [
         "Enterprise (suspended, until perpetual)",
         "acme/app: (nothing)",
     ]
-    assert fails("suspendlicense", "999999") == "no licence 999999"
+    assert fails("suspendlicense", "999999") == "no license 999999"
 
 
-def test_expired_licence_coverage(customer, pushed):
-    licence_id = run(
+def test_expired_license_coverage(customer, pushed):
+    license_id = run(
         "createlicense",
         "acme",
         "globex",
@@ -155,8 +155,8 @@ def test_expired_licence_coverage(customer, pushed):
         "--until",
         "2026-06-30",
     ).strip()
-    run("grant", licence_id, REPO, "glob:*")
-    assert run("licensecoverage", licence_id).splitlines() == [
+    run("grant", license_id, REPO, "glob:*")
+    assert run("licensecoverage", license_id).splitlines() == [
         "Enterprise 2026 (active, until 2026-06-30)",
         "acme/app: (nothing)",
     ]

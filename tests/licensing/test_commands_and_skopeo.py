@@ -1,4 +1,4 @@
-"""Licence management commands, and skopeo with a customer token seeing the licence."""
+"""License management commands, and skopeo with a customer token seeing the license."""
 
 import datetime
 
@@ -21,7 +21,7 @@ def run(*args) -> str:
 
 
 @pytest.mark.django_db
-def test_licence_commands(client, customer):
+def test_license_commands(client, customer):
     _, raw = image_manifest(client, "acme/app")
     for tag in ("1.0", "1.5", "2.0", "latest"):
         put_manifest(client, "acme/app", tag, raw)
@@ -47,12 +47,12 @@ def test_licence_commands(client, customer):
     ]:
         with pytest.raises(CommandError, match=message):
             run(*bad)
-    assert run("suspendlicense", str(license_id)) == f"suspended licence {license_id} (Ent)"
+    assert run("suspendlicense", str(license_id)) == f"suspended license {license_id} (Ent)"
     assert License.objects.get(pk=license_id).status == "suspended"
     assert run("licensecoverage", str(license_id)).splitlines()[1] == "acme/app: (nothing)"
 
 
-def test_skopeo_shows_the_licence_decision(
+def test_skopeo_shows_the_license_decision(
     live_registry, repo_name, customer, pull_secret, tmp_path
 ):
     for tag in ("1.0", "2.0"):
@@ -74,7 +74,7 @@ def test_skopeo_shows_the_licence_decision(
         f"oci:{tmp_path / 'out'}:1.0",
         auth={},
     )
-    with pytest.raises(AssertionError, match=r"tag '2\.0' of .* is not covered by your licence"):
+    with pytest.raises(AssertionError, match=r"tag '2\.0' of .* is not covered by your license"):
         skopeo(
             "copy",
             "--src-tls-verify=false",

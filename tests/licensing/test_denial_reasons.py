@@ -1,5 +1,5 @@
-"""Which reason a customer reads when several licences could apply: the state of the
-licence that would have covered the request if it were active, for a tag, a digest and a
+"""Which reason a customer reads when several licenses could apply: the state of the
+license that would have covered the request if it were active, for a tag, a digest and a
 blob; and the same reason in a `Warning` header, so clients that only send HEAD see it."""
 
 import datetime
@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def two_licences(client, customer, pull_secret):
+def two_licenses(client, customer, pull_secret):
     pushed = push_scenario(client)
     license_grant(customer, REPO, "glob:1.*", name="Support 1.x")
     second = license_grant(customer, REPO, "glob:2.*", name="Support 2.x")
@@ -29,33 +29,33 @@ def every_2_0_read(globex, pushed):
     yield globex.get(f"/v2/{REPO}/blobs/{two['own']}")
 
 
-def test_a_suspended_licence_is_named_beside_an_active_one(two_licences):
-    pushed, second, globex = two_licences
+def test_a_suspended_license_is_named_beside_an_active_one(two_licenses):
+    pushed, second, globex = two_licenses
     assert globex.get(f"/v2/{REPO}/manifests/2.0").status_code == 200
     license_set_status(license=second, status="suspended")
     for response in every_2_0_read(globex, pushed):
-        denied(response, "licence 'Support 2.x' is suspended")
+        denied(response, "license 'Support 2.x' is suspended")
     assert globex.get(f"/v2/{REPO}/manifests/1.0").status_code == 200  # the other one
 
 
-def test_an_expired_licence_is_named_beside_an_active_one(two_licences):
-    pushed, second, globex = two_licences
+def test_an_expired_license_is_named_beside_an_active_one(two_licenses):
+    pushed, second, globex = two_licenses
     today = datetime.date.today()
     start, end = today - datetime.timedelta(days=30), today - datetime.timedelta(days=1)
     license_update(license=second, name=second.name, valid_from=start, valid_until=end)
     for response in every_2_0_read(globex, pushed):
-        denied(response, f"licence 'Support 2.x' expired on {end.isoformat()}")
+        denied(response, f"license 'Support 2.x' expired on {end.isoformat()}")
 
 
-def test_a_tag_no_licence_would_cover_is_still_not_covered(two_licences):
-    _, second, globex = two_licences
+def test_a_tag_no_license_would_cover_is_still_not_covered(two_licenses):
+    _, second, globex = two_licenses
     license_set_status(license=second, status="suspended")
     denied(globex.get(f"/v2/{REPO}/manifests/3.0"), not_covered("tag '3.0'"))
 
 
-def test_the_reason_travels_in_a_warning_header_for_head_requests(two_licences):
-    _, second, globex = two_licences
+def test_the_reason_travels_in_a_warning_header_for_head_requests(two_licenses):
+    _, second, globex = two_licenses
     license_set_status(license=second, status="suspended")
     response = globex.head(f"/v2/{REPO}/manifests/2.0")
     assert response.status_code == 403 and response.content == b""
-    assert response["Warning"] == "299 - \"licence 'Support 2.x' is suspended\""
+    assert response["Warning"] == "299 - \"license 'Support 2.x' is suspended\""

@@ -1,4 +1,4 @@
-"""The licence decision against a customer trying to get around it (issue scenario):
+"""The license decision against a customer trying to get around it (issue scenario):
 globex is licensed for acme/app `glob:1.*`; acme pushed 1.0, 1.1 and 2.0 (2.0 with a layer
 of its own, all sharing a base layer) and a signature on 1.1 and on 2.0."""
 
@@ -120,7 +120,7 @@ def test_tag_list_and_catalog_show_only_what_is_licensed(client, customer_client
         "tags": ["1.0", "1.1"],
     }
     assert customer_client.get("/v2/_catalog").json() == {"repositories": [REPO]}
-    denied(customer_client.get("/v2/acme/other/tags/list"), "no licence of yours covers")
+    denied(customer_client.get("/v2/acme/other/tags/list"), "no license of yours covers")
 
 
 def test_customer_cannot_push_delete_or_mount(customer_client, pushed):
@@ -131,7 +131,7 @@ def test_customer_cannot_push_delete_or_mount(customer_client, pushed):
     denied(put_manifest(customer_client, REPO, "1.9", pushed["1.0"]["raw"]))
 
 
-def test_expired_licence_says_so(customer, pushed, pull_secret):
+def test_expired_license_says_so(customer, pushed, pull_secret):
     license = license_create(
         vendor=customer.vendor,
         customer=customer,
@@ -141,7 +141,7 @@ def test_expired_licence_says_so(customer, pushed, pull_secret):
     )
     grant_add(license=license, repository_name=REPO, tag_rule="glob:*")
     response = Client(HTTP_AUTHORIZATION=basic(pull_secret)).get(f"/v2/{REPO}/manifests/1.0")
-    denied(response, "licence 'Enterprise 2026' expired on 2026-06-30")
+    denied(response, "license 'Enterprise 2026' expired on 2026-06-30")
 
 
 # Cache invalidation happens on commit: run with real commits.
@@ -149,7 +149,7 @@ def test_expired_licence_says_so(customer, pushed, pull_secret):
 def test_suspension_takes_effect_on_the_next_request(customer_client, globex, pushed):
     assert customer_client.get(f"/v2/{REPO}/manifests/1.0").status_code == 200
     license_suspend(license=globex.licenses.get())
-    denied(customer_client.get(f"/v2/{REPO}/manifests/1.0"), "licence 'Support 1.x' is suspended")
+    denied(customer_client.get(f"/v2/{REPO}/manifests/1.0"), "license 'Support 1.x' is suspended")
     denied(customer_client.get(f"/v2/{REPO}/blobs/{pushed['base']}"), "suspended")
 
 
@@ -157,7 +157,7 @@ def test_another_customer_and_another_vendor(customer_client, vendor, pushed, cl
     initial, _ = customer_create(vendor=vendor, slug="initial")
     other_secret = token_mint(vendor=vendor, customer=initial, kind="pull", name="x").secret
     response = Client(HTTP_AUTHORIZATION=basic(other_secret)).get(f"/v2/{REPO}/manifests/1.0")
-    denied(response, "no licence of yours covers acme/app")
+    denied(response, "no license of yours covers acme/app")
     assert "globex" not in response.content.decode().lower()
 
     initech, _ = vendor_create(slug="initech")

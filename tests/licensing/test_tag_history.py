@@ -1,5 +1,5 @@
 """Tag history (a digest pinned under an entitled tag keeps pulling after the tag moves) and
-invalidation of cached entitlements (tag moves, grant and licence changes take effect on
+invalidation of cached entitlements (tag moves, grant and license changes take effect on
 the next request, not after a TTL).
 
 Generations are bumped on commit, so tests that change something after a warm decision
@@ -25,7 +25,7 @@ from tests.conftest import basic, license_grant
 from tests.licensing.scenario import REPO, denied, image, not_covered, push_scenario, put
 from tests.support.registry_client import errors, sha256
 
-LICENCE = "Support 1.x"
+LICENSE = "Support 1.x"
 committed = pytest.mark.django_db(transaction=True)
 
 
@@ -35,12 +35,12 @@ def pushed(client):
 
 
 @pytest.fixture
-def licence(customer, pushed):
-    return license_grant(customer, REPO, "glob:1.*", name=LICENCE)
+def license(customer, pushed):
+    return license_grant(customer, REPO, "glob:1.*", name=LICENSE)
 
 
 @pytest.fixture
-def globex(licence, pull_secret) -> Client:
+def globex(license, pull_secret) -> Client:
     return Client(HTTP_AUTHORIZATION=basic(pull_secret))
 
 
@@ -94,7 +94,7 @@ def test_digests_never_under_an_entitled_tag_are_denied(client, globex, pushed):
         not_covered(f"manifest {sha256(lone)}"),
     )
     denied(globex.get(f"/v2/{REPO}/blobs/{own}"), not_covered(f"blob {own}"))
-    # tagged, but only under a tag the licence does not cover
+    # tagged, but only under a tag the license does not cover
     raw, other = image(client, pushed["base_descriptor"], "2.1")
     put(client, "2.1", raw)
     denied(
@@ -113,15 +113,15 @@ def test_uncovered_tags_look_alike_whether_they_exist_or_not(globex, pushed):
 
 
 @pytest.mark.django_db
-def test_a_digest_tagged_before_the_licence_started_is_denied(client, globex, licence, pushed):
+def test_a_digest_tagged_before_the_license_started_is_denied(client, globex, license, pushed):
     old = pushed["1.1"]["digest"]
     move_tag(client, pushed, "1.1", "1.1 rebuilt")
-    # the old 1.1 was under the tag from 400 to 300 days ago; the licence started today
+    # the old 1.1 was under the tag from 400 to 300 days ago; the license started today
     now = timezone.now()
     TagHistory.objects.filter(tag="1.1", digest=old).update(
         since=now - datetime.timedelta(days=400), until=now - datetime.timedelta(days=300)
     )
-    assert licence.valid_from == datetime.date.today()
+    assert license.valid_from == datetime.date.today()
     repository_changed(repository_name=REPO)  # a direct update replaces no generation
     denied(globex.get(f"/v2/{REPO}/manifests/{old}"), not_covered(f"manifest {old}"))
     assert globex.get(f"/v2/{REPO}/manifests/1.1").status_code == 200
@@ -131,9 +131,9 @@ def test_a_digest_tagged_before_the_licence_started_is_denied(client, globex, li
 
 
 @committed
-def test_grant_added_and_removed_take_effect_on_the_next_request(globex, licence, pushed):
+def test_grant_added_and_removed_take_effect_on_the_next_request(globex, license, pushed):
     denied(globex.get(f"/v2/{REPO}/manifests/2.0"), not_covered("tag '2.0'"))
-    grant = grant_add(license=licence, repository_name=REPO, tag_rule="semver:>=2,<3")
+    grant = grant_add(license=license, repository_name=REPO, tag_rule="semver:>=2,<3")
     assert globex.get(f"/v2/{REPO}/manifests/2.0").status_code == 200
     assert globex.get(f"/v2/{REPO}/blobs/{pushed['2.0']['own']}").status_code == 200
     assert globex.get(f"/v2/{REPO}/tags/list").json()["tags"] == ["1.0", "1.1", "2.0"]
@@ -141,33 +141,33 @@ def test_grant_added_and_removed_take_effect_on_the_next_request(globex, licence
     denied(globex.get(f"/v2/{REPO}/manifests/2.0"), not_covered("tag '2.0'"))
     own = pushed["2.0"]["own"]
     denied(globex.get(f"/v2/{REPO}/blobs/{own}"), not_covered(f"blob {own}"))
-    grant_remove(grant=LicenseGrant.objects.get(license=licence))
-    denied(globex.get(f"/v2/{REPO}/manifests/1.0"), "no licence of yours covers acme/app")
+    grant_remove(grant=LicenseGrant.objects.get(license=license))
+    denied(globex.get(f"/v2/{REPO}/manifests/1.0"), "no license of yours covers acme/app")
     assert globex.get("/v2/_catalog").json() == {"repositories": []}
 
 
 @committed
-def test_suspension_and_reactivation_take_effect_on_the_next_request(globex, licence, pushed):
+def test_suspension_and_reactivation_take_effect_on_the_next_request(globex, license, pushed):
     assert globex.get(f"/v2/{REPO}/manifests/1.0").status_code == 200
     assert globex.get(f"/v2/{REPO}/blobs/{pushed['base']}").status_code == 200
-    license_suspend(license=licence)
-    denied(globex.get(f"/v2/{REPO}/manifests/1.0"), f"licence '{LICENCE}' is suspended")
-    denied(globex.get(f"/v2/{REPO}/blobs/{pushed['base']}"), f"licence '{LICENCE}' is suspended")
-    license_set_status(license=licence, status=License.Status.ACTIVE)
+    license_suspend(license=license)
+    denied(globex.get(f"/v2/{REPO}/manifests/1.0"), f"license '{LICENSE}' is suspended")
+    denied(globex.get(f"/v2/{REPO}/blobs/{pushed['base']}"), f"license '{LICENSE}' is suspended")
+    license_set_status(license=license, status=License.Status.ACTIVE)
     assert globex.get(f"/v2/{REPO}/manifests/1.0").status_code == 200
 
 
 @committed
-def test_a_new_licence_takes_effect_on_the_next_request(customer, pull_secret, pushed):
+def test_a_new_license_takes_effect_on_the_next_request(customer, pull_secret, pushed):
     globex = Client(HTTP_AUTHORIZATION=basic(pull_secret))
-    denied(globex.get(f"/v2/{REPO}/manifests/1.0"), "no licence of yours covers acme/app")
-    licence = license_create(vendor=customer.vendor, customer=customer, name="Fresh")
-    denied(globex.get(f"/v2/{REPO}/manifests/1.0"), "no licence of yours covers acme/app")
-    grant_add(license=licence, repository_name=REPO, tag_rule="exact:1.0")
+    denied(globex.get(f"/v2/{REPO}/manifests/1.0"), "no license of yours covers acme/app")
+    license = license_create(vendor=customer.vendor, customer=customer, name="Fresh")
+    denied(globex.get(f"/v2/{REPO}/manifests/1.0"), "no license of yours covers acme/app")
+    grant_add(license=license, repository_name=REPO, tag_rule="exact:1.0")
     assert globex.get(f"/v2/{REPO}/manifests/1.0").status_code == 200
 
 
-# --- the calendar: a cached decision must not outlive a licence's start or end -------------
+# --- the calendar: a cached decision must not outlive a license's start or end -------------
 
 
 def days_later(monkeypatch, days: int) -> None:
@@ -176,7 +176,7 @@ def days_later(monkeypatch, days: int) -> None:
 
 
 @pytest.mark.django_db
-def test_a_licence_ending_today_stops_tomorrow(customer, pull_secret, pushed, monkeypatch):
+def test_a_license_ending_today_stops_tomorrow(customer, pull_secret, pushed, monkeypatch):
     today = datetime.date.today()
     license_grant(customer, REPO, "glob:*", name="Ends today", valid_until=today)
     globex = Client(HTTP_AUTHORIZATION=basic(pull_secret))
@@ -184,16 +184,16 @@ def test_a_licence_ending_today_stops_tomorrow(customer, pull_secret, pushed, mo
     days_later(monkeypatch, 1)
     denied(
         globex.get(f"/v2/{REPO}/manifests/2.0"),
-        f"licence 'Ends today' expired on {today.isoformat()}",
+        f"license 'Ends today' expired on {today.isoformat()}",
     )
 
 
 @pytest.mark.django_db
-def test_a_licence_ending_today_stops_tomorrow_beside_a_perpetual_one(
+def test_a_license_ending_today_stops_tomorrow_beside_a_perpetual_one(
     customer, pull_secret, pushed, monkeypatch
 ):
-    """Two licences: 2.x until today, 1.x perpetual. Tomorrow 2.0 is no longer covered,
-    even though an entitlement was cached today, and the customer reads why: the licence
+    """Two licenses: 2.x until today, 1.x perpetual. Tomorrow 2.0 is no longer covered,
+    even though an entitlement was cached today, and the customer reads why: the license
     that would cover it has expired."""
     today = datetime.date.today()
     license_grant(customer, REPO, "glob:2.*", name="Two, ends today", valid_until=today)
@@ -203,19 +203,19 @@ def test_a_licence_ending_today_stops_tomorrow_beside_a_perpetual_one(
     days_later(monkeypatch, 1)
     denied(
         globex.get(f"/v2/{REPO}/manifests/2.0"),
-        f"licence 'Two, ends today' expired on {today.isoformat()}",
+        f"license 'Two, ends today' expired on {today.isoformat()}",
     )
     assert globex.get(f"/v2/{REPO}/manifests/1.0").status_code == 200
 
 
 @pytest.mark.django_db
-def test_a_licence_starting_tomorrow_starts_tomorrow(customer, pull_secret, pushed, monkeypatch):
+def test_a_license_starting_tomorrow_starts_tomorrow(customer, pull_secret, pushed, monkeypatch):
     start = datetime.date.today() + datetime.timedelta(days=1)
     license_grant(customer, REPO, "glob:*", name="Starts tomorrow", valid_from=start)
     globex = Client(HTTP_AUTHORIZATION=basic(pull_secret))
     denied(
         globex.get(f"/v2/{REPO}/manifests/1.0"),
-        f"licence 'Starts tomorrow' is valid from {start.isoformat()}",
+        f"license 'Starts tomorrow' is valid from {start.isoformat()}",
     )  # cached denial
     days_later(monkeypatch, 1)
     response = globex.get(f"/v2/{REPO}/manifests/1.0")

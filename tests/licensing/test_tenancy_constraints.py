@@ -1,4 +1,4 @@
-"""The database itself refuses rows that mix vendors, whatever code writes them: a licence
+"""The database itself refuses rows that mix vendors, whatever code writes them: a license
 for another vendor's customer, a grant on another vendor's repository, a pull token for
 another vendor's customer (customers/constraints.py)."""
 
@@ -35,9 +35,9 @@ def refused(make, message: str) -> None:
     assert message in str(raised.value)
 
 
-def test_a_licence_for_another_vendors_customer_is_refused(two_vendors):
+def test_a_license_for_another_vendors_customer_is_refused(two_vendors):
     v = two_vendors
-    message = "a licence and its customer belong to different vendors"
+    message = "a license and its customer belong to different vendors"
     today = datetime.date.today()
     refused(
         lambda: License.objects.create(
@@ -45,26 +45,26 @@ def test_a_licence_for_another_vendors_customer_is_refused(two_vendors):
         ),
         message,
     )
-    licence = License.objects.create(
+    license = License.objects.create(
         vendor=v["acme"], customer=v["globex"], name="ok", valid_from=today
     )
-    refused(lambda: License.objects.filter(pk=licence.pk).update(customer=v["initech"]), message)
-    refused(lambda: License.objects.filter(pk=licence.pk).update(vendor=v["umbrella"]), message)
-    assert License.objects.get(pk=licence.pk).customer == v["globex"]
+    refused(lambda: License.objects.filter(pk=license.pk).update(customer=v["initech"]), message)
+    refused(lambda: License.objects.filter(pk=license.pk).update(vendor=v["umbrella"]), message)
+    assert License.objects.get(pk=license.pk).customer == v["globex"]
 
 
 def test_a_grant_on_another_vendors_repository_is_refused(two_vendors):
     v = two_vendors
-    licence = license_create(vendor=v["acme"], customer=v["globex"], name="Support")
+    license = license_create(vendor=v["acme"], customer=v["globex"], name="Support")
     message = "a grant names a repository of another vendor"
     refused(
         lambda: LicenseGrant.objects.create(
-            license=licence, repository=v["umbrella_repo"], rule="glob", pattern="*"
+            license=license, repository=v["umbrella_repo"], rule="glob", pattern="*"
         ),
         message,
     )
     grant = LicenseGrant.objects.create(
-        license=licence, repository=v["acme_repo"], rule="glob", pattern="*"
+        license=license, repository=v["acme_repo"], rule="glob", pattern="*"
     )
     refused(
         lambda: LicenseGrant.objects.filter(pk=grant.pk).update(repository=v["umbrella_repo"]),

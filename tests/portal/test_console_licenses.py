@@ -1,4 +1,4 @@
-"""The vendor console's customer and licence editor: create a customer and a licence,
+"""The vendor console's customer and license editor: create a customer and a license,
 add grants, preview the tags a grant covers, and invalid patterns shown as errors."""
 
 import pytest
@@ -53,7 +53,7 @@ def test_edit_customer(staff, customer):
     assert customer.name == "Globex Corp" and customer.contact_email == "a@globex.test"
 
 
-def test_create_licence_and_add_grant(staff, customer, pushed):
+def test_create_license_and_add_grant(staff, customer, pushed):
     response = staff.post(
         "/p/acme/console/customers/globex/licenses/new",
         {"name": "Globex 1.x", "valid_from": "2024-01-01", "valid_until": "2099-12-31"},
@@ -79,7 +79,7 @@ def test_create_licence_and_add_grant(staff, customer, pushed):
     assert AuditEvent.objects.filter(action="grant.added", target=f"license:{license.pk}").exists()
 
 
-def test_licence_ending_before_it_starts_is_refused(staff, customer):
+def test_license_ending_before_it_starts_is_refused(staff, customer):
     response = staff.post(
         "/p/acme/console/customers/globex/licenses/new",
         {"name": "Bad", "valid_from": "2024-02-01", "valid_until": "2024-01-01"},
@@ -173,7 +173,7 @@ def test_viewer_may_preview(acme, acme_viewer, pushed):
     assert sorted(response.context["tags"]) == ["1.1", "2.0"]
 
 
-def test_remove_grant_and_suspend_licence(staff, customer, pushed):
+def test_remove_grant_and_suspend_license(staff, customer, pushed):
     license = license_grant(customer, "acme/app", "glob:1.*")
     grant = license.grants.get()
     staff.post(f"/p/acme/console/grants/{grant.pk}/remove")

@@ -206,14 +206,14 @@ def test_artifacts_show_only_entitled_tags_with_digest_and_commands(
     assert [(r.name, [t.name for t in r.tags]) for r in repos] == [("acme/app", ["1.1"])]
 
 
-def test_artifacts_without_licence(acme, globex_admin, pushed):
+def test_artifacts_without_license(acme, globex_admin, pushed):
     response = sign_in(globex_admin, acme).get("/p/acme/artifacts/")
     assert response.status_code == 200
     assert b"Nothing to pull yet" in response.content
     assert pushed["1.1"].encode() not in response.content
 
 
-def test_artifacts_follow_a_suspended_licence(acme, globex_admin, licensed, pushed):
+def test_artifacts_follow_a_suspended_license(acme, globex_admin, licensed, pushed):
     from licensing.services import license_suspend
 
     license_suspend(license=licensed)
@@ -265,7 +265,7 @@ def test_suspend_through_console_refuses_pull(
     assert puller.get("/v2/acme/app/manifests/1.1").status_code == 200
 
 
-# --- overview: licences and expiry warnings --------------------------------------------
+# --- overview: licenses and expiry warnings --------------------------------------------
 
 
 @pytest.mark.parametrize("days", [0, 12, 30])
@@ -297,7 +297,7 @@ def test_no_expiry_warning_beyond_30_days_or_without_end(acme, customer, globex_
     assert "Long" in body and "Forever" in body
 
 
-def test_expired_licence_is_not_warned_about_but_shown_expired(
+def test_expired_license_is_not_warned_about_but_shown_expired(
     acme, customer, globex_admin, pushed
 ):
     today = timezone.localdate()

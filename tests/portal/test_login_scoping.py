@@ -140,7 +140,7 @@ def test_password_reset_on_own_portal_sends_a_branded_link(globex_admin, umbrell
 @pytest.fixture
 def umbrella_world(umbrella, initech, initech_user, umbrella_admin, umbrella_pushed):
     """Everything umbrella owns that has an id in a console URL."""
-    license = license_grant(initech, "umbrella/secret", "glob:*", name="Umbrella secret licence")
+    license = license_grant(initech, "umbrella/secret", "glob:*", name="Umbrella secret license")
     invitation, _ = invitation_create(
         vendor=umbrella, customer=initech, email="new@initech.test", role="member"
     )
@@ -225,7 +225,7 @@ def test_acme_console_gets_404_for_umbrella_objects(acme_admin, customer, umbrel
 
     initech = Customer.objects.get(slug="initech")
     assert initech.name == "Initech" and initech.suspended_at is None
-    assert License.objects.get(pk=w["license"].pk).name == "Umbrella secret licence"
+    assert License.objects.get(pk=w["license"].pk).name == "Umbrella secret license"
     assert License.objects.get(pk=w["license"].pk).status == "active"
     assert LicenseGrant.objects.filter(pk=w["grant"].pk).exists()
     assert (

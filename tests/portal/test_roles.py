@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def world(acme, customer, pushed, acme_admin):
-    license = license_grant(customer, "acme/app", "glob:1.*", name="Globex licence")
+    license = license_grant(customer, "acme/app", "glob:1.*", name="Globex license")
     return {"license": license, "admin_member": VendorMember.objects.get(user=acme_admin)}
 
 
@@ -110,7 +110,7 @@ def test_viewer_reads_the_console(world, acme, acme_viewer):
         "/p/acme/console/audit/",
     ):
         assert c.get(path).status_code == 200, path
-    assert b"Globex licence" in c.get("/p/acme/console/customers/globex/").content
+    assert b"Globex license" in c.get("/p/acme/console/customers/globex/").content
 
 
 def test_viewer_sees_no_write_forms(world, acme, acme_viewer):
@@ -173,7 +173,7 @@ def test_maintainer_is_refused_branding_and_staff(world, acme, acme_maintainer):
     assert c.get("/p/acme/console/branding/").status_code == 403
 
 
-def test_maintainer_manages_customers_licences_and_tokens(world, acme, acme_maintainer):
+def test_maintainer_manages_customers_licenses_and_tokens(world, acme, acme_maintainer):
     c = sign_in(acme_maintainer, acme)
     assert (
         c.post("/p/acme/console/customers/", {"name": "Hooli", "slug": "hooli"}).status_code == 302
@@ -181,7 +181,7 @@ def test_maintainer_manages_customers_licences_and_tokens(world, acme, acme_main
     assert Customer.objects.filter(vendor=acme, slug="hooli").exists()
     response = c.post(
         "/p/acme/console/customers/hooli/licenses/new",
-        {"name": "Hooli licence", "valid_from": "2024-01-01"},
+        {"name": "Hooli license", "valid_from": "2024-01-01"},
     )
     license = License.objects.get(customer__slug="hooli")
     assert response["Location"] == f"/p/acme/console/licenses/{license.pk}/"

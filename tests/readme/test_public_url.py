@@ -50,8 +50,8 @@ def test_port_is_the_public_address_everywhere():
             "from customers.models import Customer\n"
             "from licensing.services import grant_add, license_create\n"
             "customer = Customer.objects.get(slug='globex')\n"
-            "licence = license_create(vendor=customer.vendor, customer=customer, name='L')\n"
-            f"grant_add(license=licence, repository_name={repo!r}, tag_rule='glob:*')\n"
+            "license = license_create(vendor=customer.vendor, customer=customer, name='L')\n"
+            f"grant_add(license=license, repository_name={repo!r}, tag_rule='glob:*')\n"
         )
         session, _ = portal_sign_in(install.url, USER, PASSWORD)
         page = session.get(f"{install.url}/p/acme/artifacts/", timeout=10)

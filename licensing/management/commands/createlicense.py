@@ -7,7 +7,7 @@ from licensing.services import LicenseError, license_create
 
 
 class Command(BaseCommand):
-    help = "Create a licence for a customer; prints the licence id."
+    help = "Create a license for a customer; prints the license id."
 
     def add_arguments(self, parser):
         parser.add_argument("vendor")

@@ -7,7 +7,7 @@ from licensing.services import LicenseError, grant_add, grant_remove
 
 class Command(BaseCommand):
     help = (
-        "Grant a licence a repository and tag rule: exact:1.2.0, glob:1.*, semver:>=1.0,<2 "
+        "Grant a license a repository and tag rule: exact:1.2.0, glob:1.*, semver:>=1.0,<2 "
         "(--remove takes that grant away again)."
     )
 
@@ -21,7 +21,7 @@ class Command(BaseCommand):
     def handle(self, *args, license_id, repository, tag_rule, no_referrers, remove, **options):
         license = License.objects.filter(pk=license_id).first()
         if license is None:
-            raise CommandError(f"no licence {license_id}")
+            raise CommandError(f"no license {license_id}")
         if remove:
             self._remove(license, repository, tag_rule)
             return
@@ -45,7 +45,7 @@ class Command(BaseCommand):
             license.grants.filter(repository__name=repository, rule=kind, pattern=pattern)
         )
         if not grants:
-            raise CommandError(f"licence {license.pk} has no grant {tag_rule} on {repository}")
+            raise CommandError(f"license {license.pk} has no grant {tag_rule} on {repository}")
         for grant in grants:
             grant_remove(grant=grant)
         self.stdout.write(f"removed {kind}:{pattern} on {repository}")

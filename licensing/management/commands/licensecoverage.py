@@ -5,7 +5,7 @@ from licensing.selectors import license_coverage
 
 
 class Command(BaseCommand):
-    help = "Show what a licence covers right now: repository, then its covered tags."
+    help = "Show what a license covers right now: repository, then its covered tags."
 
     def add_arguments(self, parser):
         parser.add_argument("license_id", type=int)
@@ -13,7 +13,7 @@ class Command(BaseCommand):
     def handle(self, *args, license_id, **options):
         license = License.objects.filter(pk=license_id).first()
         if license is None:
-            raise CommandError(f"no licence {license_id}")
+            raise CommandError(f"no license {license_id}")
         until = license.valid_until.isoformat() if license.valid_until else "perpetual"
         self.stdout.write(f"{license.name} ({license.status}, until {until})")
         for repository, tags in license_coverage(license=license).items():

@@ -6,19 +6,19 @@ from licensing.services import license_set_status
 
 class Command(BaseCommand):
     help = (
-        "Suspend a licence (its customer's pulls under it stop from the next request, in "
+        "Suspend a license (its customer's pulls under it stop from the next request, in "
         "every process), or reactivate it with --resume."
     )
 
     def add_arguments(self, parser):
         parser.add_argument("license_id", type=int)
-        parser.add_argument("--resume", action="store_true", help="reactivate the licence")
+        parser.add_argument("--resume", action="store_true", help="reactivate the license")
 
     def handle(self, *args, license_id, resume, **options):
         license = License.objects.filter(pk=license_id).first()
         if license is None:
-            raise CommandError(f"no licence {license_id}")
+            raise CommandError(f"no license {license_id}")
         status = License.Status.ACTIVE if resume else License.Status.SUSPENDED
         license_set_status(license=license, status=status)
         verb = "reactivated" if resume else "suspended"
-        self.stdout.write(f"{verb} licence {license_id} ({license.name})")
+        self.stdout.write(f"{verb} license {license_id} ({license.name})")

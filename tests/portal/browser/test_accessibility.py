@@ -1,5 +1,5 @@
 """The main portal pages pass axe-core's WCAG 2.1 A/AA rules, and the two densest pages
-(customer artifacts, licence editor) work at 375 px: nothing wider than the screen,
+(customer artifacts, license editor) work at 375 px: nothing wider than the screen,
 every control reachable. Screenshots go to screenshots/ (git-ignored)."""
 
 import pytest

@@ -1,5 +1,5 @@
 """The issue's end-to-end journey in Chromium, with skopeo as the customer's machine:
-a vendor admin creates a customer, a licence for app:1.* and invites a user; the user
+a vendor admin creates a customer, a license for app:1.* and invites a user; the user
 accepts the emailed invitation, sets a password, signs in on the vendor's host, sees only
 1.x, mints a token that skopeo pulls 1.1 with (and is refused 2.0), then revokes it in the
 browser and skopeo's next pull fails."""
@@ -31,7 +31,7 @@ def test_vendor_invites_customer_who_pulls_with_a_self_minted_token(
     one_one = push_image(live_registry, repo_name, tmp_path, "1.1")
     push_image(live_registry, repo_name, tmp_path, "2.0", sizes=(500,))
 
-    # Vendor admin: customer, licence with a grant previewed live, invitation.
+    # Vendor admin: customer, license with a grant previewed live, invitation.
     admin = new_page()
     sign_in(admin, portal_url(live_registry, HOST, "/accounts/login/"), "admin@acme.test")
     assert admin.url.endswith("/console/")
@@ -100,7 +100,7 @@ def test_vendor_invites_customer_who_pulls_with_a_self_minted_token(
 
     creds = f"initech:{secret}"
     pull_image(live_registry, repo_name, "1.1", creds, tmp_path / "pulled")
-    with pytest.raises(AssertionError, match="not covered by your licence"):
+    with pytest.raises(AssertionError, match="not covered by your license"):
         pull_image(live_registry, repo_name, "2.0", creds, tmp_path / "denied")
 
     # Revoke in the browser: skopeo is refused (within the principal cache's 2 s).

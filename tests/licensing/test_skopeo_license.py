@@ -1,5 +1,5 @@
 """skopeo with a customer's pull token against the live server: an entitled image copies,
-a tag the licence does not cover fails with the licence's reason in skopeo's stderr."""
+a tag the license does not cover fails with the license's reason in skopeo's stderr."""
 
 import json
 
@@ -35,7 +35,7 @@ def pull(live_registry, repo_name: str, tag: str, creds: str, target):
     )
 
 
-def test_skopeo_with_a_customer_token_sees_the_licence(
+def test_skopeo_with_a_customer_token_sees_the_license(
     live_registry, repo_name, customer, pull_secret, tmp_path
 ):
     entitled = push(live_registry, repo_name, tmp_path, "1.0", [300, 700])
@@ -50,11 +50,11 @@ def test_skopeo_with_a_customer_token_sees_the_licence(
     with pytest.raises(AssertionError) as raised:
         pull(live_registry, repo_name, "2.0", creds, tmp_path / "denied")
     stderr = str(raised.value)
-    assert f"tag '2.0' of {repo_name} is not covered by your licence" in stderr
+    assert f"tag '2.0' of {repo_name} is not covered by your license" in stderr
     assert "denied" in stderr.lower()
 
 
-def test_skopeo_with_another_customers_token_is_told_it_has_no_licence(
+def test_skopeo_with_another_customers_token_is_told_it_has_no_license(
     live_registry, repo_name, vendor, customer, tmp_path
 ):
     push(live_registry, repo_name, tmp_path, "1.0", [100])
@@ -64,5 +64,5 @@ def test_skopeo_with_another_customers_token_is_told_it_has_no_licence(
     with pytest.raises(AssertionError) as raised:
         pull(live_registry, repo_name, "1.0", f"initial:{secret}", tmp_path / "x")
     stderr = str(raised.value)
-    assert f"no licence of yours covers {repo_name}" in stderr
+    assert f"no license of yours covers {repo_name}" in stderr
     assert "globex" not in stderr.lower()
