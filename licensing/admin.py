@@ -6,7 +6,7 @@ from licensing.models import License, LicenseGrant
 class LicenseGrantInline(admin.TabularInline):
     model = LicenseGrant
     extra = 0
-    readonly_fields = ["repository", "rule", "pattern", "include_referrers"]
+    readonly_fields = ["repository_name", "rule", "pattern", "include_referrers"]
     can_delete = False
 
 

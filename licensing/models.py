@@ -30,12 +30,13 @@ class LicenseGrant(models.Model):
         SEMVER = "semver"
 
     license = models.ForeignKey(License, on_delete=models.CASCADE, related_name="grants")
-    repository = models.ForeignKey(
-        "registry.Repository", on_delete=models.CASCADE, related_name="license_grants"
-    )
+    # A full repository name (`acme/app`, which need not exist yet) or a pattern of names
+    # in the vendor's namespace (`acme/charts/*`, `acme/charts/**`): licensing/rules.py.
+    # The database refuses one outside the license vendor's namespace (migration 0003).
+    repository_name = models.CharField(max_length=255)
     rule = models.CharField(max_length=8, choices=Rule.choices)
     pattern = models.CharField(max_length=200)
     include_referrers = models.BooleanField(default=True)
 
     def __str__(self) -> str:
-        return f"{self.repository_id} {self.rule}:{self.pattern}"
+        return f"{self.repository_name} {self.rule}:{self.pattern}"

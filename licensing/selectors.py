@@ -13,20 +13,31 @@ customer changes, pushes, tag moves and deletes replace a generation inside thei
 transaction, so every process sees the change from the first request after it commits;
 a warm decision costs the one generations query, which the registry's request shares with
 the token check.
+
+Grants name repositories by name or pattern (licensing/rules.py), matched here and nowhere
+else. A grant may cover a repository that does not exist yet: its entitlement is built
+empty under the repository's generation of the moment, and the first push replaces that
+generation in the push's transaction, so the next request builds it afresh. The catalog
+(`licensed_repository_names`) expands patterns against the repositories there are on each
+call; nothing caches it.
 """
 
 import datetime
 from dataclasses import dataclass, field
 
 from django.core.cache import cache
+from django.db.models import Q
 from django.utils import timezone
 
 from customers.models import Customer
 from licensing.models import License, LicenseGrant
-from licensing.rules import rule_matches
+from licensing.rules import repository_pattern_is_glob, repository_pattern_matches, rule_matches
 from registry.changes import Generations, customer_generation_key, repository_generation_key
 from registry.memo import LruMemo
+from registry.models import Repository
+from registry.names import repository_name_is_valid
 from registry.selectors import repository_graph
+from registry.versions import tags_newest_first
 
 CACHE_SECONDS = 3600
 
@@ -89,16 +100,19 @@ def entitlement_build(
 ) -> Entitlement:
     if Customer.objects.filter(pk=customer_id, suspended_at__isnull=False).exists():
         return Entitlement(denial="your account is suspended; contact your vendor")
-    grants = list(
-        LicenseGrant.objects.select_related("license").filter(
-            license__customer_id=customer_id, repository__name=repository_name
-        )
-    )
+    grants = _grants_covering(customer_id=customer_id, repository_name=repository_name)
     active = [g for g in grants if _is_active(g.license, today)]
     recheck_on = _next_boundary([g.license for g in grants], today)
     if not active:
         return Entitlement(denial=_denial(grants, repository_name, today), recheck_on=recheck_on)
-    graph = repository_graph(repository_id=active[0].repository_id)
+    repository = Repository.objects.filter(
+        vendor_id=active[0].license.vendor_id, name=repository_name
+    ).first()
+    if repository is None:  # granted before its first push: the push bumps repo:<name>
+        return Entitlement(
+            rules=tuple(sorted({(g.rule, g.pattern) for g in active})), recheck_on=recheck_on
+        )
+    graph = repository_graph(repository_id=repository.id)
 
     roots: set[str] = set()
     with_referrers: set[str] = set()
@@ -196,27 +210,82 @@ def pull_check(
     return entitlement
 
 
+def _grants_covering(*, customer_id: int, repository_name: str) -> list[LicenseGrant]:
+    """The customer's grants whose repository name or pattern covers `repository_name`
+    (the one place grants are matched to repositories: licensing/rules.py)."""
+    if not repository_name_is_valid(repository_name):
+        return []
+    candidates = LicenseGrant.objects.select_related("license").filter(
+        Q(repository_name=repository_name)
+        | Q(repository_name__contains="*")
+        | Q(repository_name__contains="?"),
+        license__customer_id=customer_id,
+    )
+    return [g for g in candidates if repository_pattern_matches(g.repository_name, repository_name)]
+
+
+def _repositories_covered(*, vendor_id: int, patterns: set[str]) -> set[str]:
+    """Existing repositories of the vendor that these names or patterns cover."""
+    exact = {p for p in patterns if not repository_pattern_is_glob(p)}
+    globs = patterns - exact
+    names = Repository.objects.filter(vendor_id=vendor_id)
+    if not globs:
+        names = names.filter(name__in=exact)
+    return {
+        name
+        for name in names.values_list("name", flat=True)
+        if any(repository_pattern_matches(p, name) for p in patterns)
+    }
+
+
 def licensed_repository_names(*, customer_id: int) -> set[str]:
-    """Repositories the customer has an active grant for (the customer's catalog)."""
+    """Existing repositories the customer has an active grant for (the customer's catalog),
+    patterns expanded against the repositories there are now."""
     today = timezone.localdate()
-    grants = LicenseGrant.objects.select_related("license", "repository").filter(
+    grants = LicenseGrant.objects.select_related("license").filter(
         license__customer_id=customer_id, license__customer__suspended_at__isnull=True
     )
-    return {g.repository.name for g in grants if _is_active(g.license, today)}
+    active = [g for g in grants if _is_active(g.license, today)]
+    if not active:
+        return set()
+    return _repositories_covered(
+        vendor_id=active[0].license.vendor_id, patterns={g.repository_name for g in active}
+    )
 
 
 def license_coverage(*, license: License) -> dict[str, list[str]]:
-    """What this license covers right now: repository -> covered current tags."""
+    """What this license covers right now: each grant's repository name -> covered current
+    tags; for a pattern, the pattern -> `repository:tag` of every repository it covers."""
     today = timezone.localdate()
-    coverage: dict[str, list[str]] = {}
-    for grant in license.grants.select_related("repository"):
+    coverage: dict[str, set[str]] = {}
+    for grant in license.grants.all():
+        entries = coverage.setdefault(grant.repository_name, set())
         if not _is_active(license, today):
-            coverage.setdefault(grant.repository.name, [])
             continue
-        graph = repository_graph(repository_id=grant.repository_id)
-        tags = coverage.setdefault(grant.repository.name, [])
-        tags.extend(t for t in graph.tags if rule_matches(grant.rule, grant.pattern, t))
-    return {name: sorted(set(tags)) for name, tags in sorted(coverage.items())}
+        names = _repositories_covered(vendor_id=license.vendor_id, patterns={grant.repository_name})
+        is_glob = repository_pattern_is_glob(grant.repository_name)
+        for repository in Repository.objects.filter(vendor_id=license.vendor_id, name__in=names):
+            graph = repository_graph(repository_id=repository.id)
+            for tag in graph.tags:
+                if rule_matches(grant.rule, grant.pattern, tag):
+                    entries.add(f"{repository.name}:{tag}" if is_glob else tag)
+    return {name: sorted(entries) for name, entries in sorted(coverage.items())}
+
+
+def grant_preview_tags(
+    *, vendor_id: int, repository_name: str, rule: str, pattern: str
+) -> list[str]:
+    """What a prospective grant would cover now, newest first: tags of a named repository,
+    `repository:tag` for a pattern (the console's grant preview)."""
+    is_glob = repository_pattern_is_glob(repository_name)
+    found = []
+    for name in sorted(_repositories_covered(vendor_id=vendor_id, patterns={repository_name})):
+        graph = repository_graph(
+            repository_id=Repository.objects.get(vendor_id=vendor_id, name=name).id
+        )
+        tags = tags_newest_first([t for t in graph.tags if rule_matches(rule, pattern, t)])
+        found += [f"{name}:{t}" if is_glob else t for t in tags]
+    return found
 
 
 def _is_active(license: License, today: datetime.date) -> bool:

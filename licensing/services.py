@@ -1,15 +1,16 @@
 """License writes. Every change replaces the customer's generation inside its transaction
-(registry/changes.py), so every process's cached entitlements change with the commit."""
+(registry/changes.py), so every process's cached entitlements change with the commit; grant
+changes write their audit row in the same transaction."""
 
 import datetime
 
 from django.db import transaction
 
-from customers.models import Customer, Vendor
+from customers.models import AuditEvent, Customer, Vendor
+from customers.services import audit_record
 from licensing.models import License, LicenseGrant
-from licensing.rules import RuleInvalid, rule_parse
+from licensing.rules import RuleInvalid, repository_pattern_validate, rule_parse
 from registry.changes import customer_changed
-from registry.models import Repository
 
 
 class LicenseError(ValueError):
@@ -76,34 +77,57 @@ def license_update(
 
 
 def grant_add(
-    *, license: License, repository_name: str, tag_rule: str, include_referrers: bool = True
+    *,
+    license: License,
+    repository_name: str,
+    tag_rule: str,
+    include_referrers: bool = True,
+    actor: str = "system",
 ) -> LicenseGrant:
+    """Grant `tag_rule` on a repository name (pushed or not yet) or a pattern of names in
+    the license vendor's namespace (licensing/rules.py)."""
     try:
         kind, pattern = rule_parse(tag_rule)
+        repository_name = repository_pattern_validate(
+            vendor_slug=license.vendor.slug, pattern=repository_name
+        )
     except RuleInvalid as exc:
         raise LicenseError(str(exc)) from None
-    repository = Repository.objects.filter(
-        vendor_id=license.vendor_id, name=repository_name
-    ).first()
-    if repository is None:
-        raise LicenseError(f"the vendor has no repository {repository_name!r}")
     with transaction.atomic():
         grant = LicenseGrant.objects.create(
             license=license,
-            repository=repository,
+            repository_name=repository_name,
             rule=kind,
             pattern=pattern,
             include_referrers=include_referrers,
         )
+        _grant_audit(grant, AuditEvent.Action.GRANT_ADDED, actor)
         _customer_changed(license.customer_id)
     return grant
 
 
-def grant_remove(*, grant: LicenseGrant) -> None:
+def grant_remove(*, grant: LicenseGrant, actor: str = "system") -> None:
     with transaction.atomic():
         customer_id = grant.license.customer_id
+        _grant_audit(grant, AuditEvent.Action.GRANT_REMOVED, actor)
         grant.delete()
         _customer_changed(customer_id)
+
+
+def _grant_audit(grant: LicenseGrant, action: str, actor: str) -> None:
+    license = grant.license
+    audit_record(
+        vendor=license.vendor,
+        action=action,
+        actor=actor,
+        target=f"license:{license.pk}",
+        details={
+            "customer": license.customer.slug,
+            "name": license.name,
+            "repository": grant.repository_name,
+            "rule": f"{grant.rule}:{grant.pattern}",
+        },
+    )
 
 
 def license_set_status(*, license: License, status: str) -> License:

@@ -7,6 +7,7 @@ from django import forms
 from django.utils import timezone
 
 from customers.models import CustomerMember, VendorMember
+from licensing.rules import RuleInvalid, repository_pattern_validate, rule_validate
 from portal.tenancy import user_may_enter
 
 
@@ -100,7 +101,15 @@ class LicenseForm(forms.Form):
 
 
 class GrantForm(forms.Form):
-    repository = forms.ChoiceField()
+    repository = forms.CharField(
+        max_length=255,
+        label="Repository or pattern",
+        help_text=(
+            "A repository (it may be pushed later), or a pattern: acme/charts/* (one level) "
+            "or acme/charts/** (any depth)"
+        ),
+        widget=forms.TextInput(attrs={"list": "grant-repositories", "autocomplete": "off"}),
+    )
     rule = forms.ChoiceField(
         choices=[("glob", "glob"), ("semver", "semver range"), ("exact", "exact tag")],
         initial="glob",
@@ -112,9 +121,28 @@ class GrantForm(forms.Form):
         required=False, initial=True, label="Include signatures and SBOMs"
     )
 
-    def __init__(self, *args, repositories: list[str], **kwargs):
+    def __init__(self, *args, vendor_slug: str, repositories: list[str], **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["repository"].choices = [(r, r) for r in repositories]
+        self.vendor_slug = vendor_slug
+        self.repositories = repositories  # suggestions (datalist); any name may be granted
+        self.fields["repository"].widget.attrs["placeholder"] = f"{vendor_slug}/app"
+
+    def clean_repository(self) -> str:
+        try:
+            return repository_pattern_validate(
+                vendor_slug=self.vendor_slug, pattern=self.cleaned_data["repository"]
+            )
+        except RuleInvalid as exc:
+            raise forms.ValidationError(str(exc)) from None
+
+    def clean(self):
+        data = super().clean()
+        if data.get("rule") and data.get("pattern"):
+            try:
+                rule_validate(data["rule"], data["pattern"].strip())
+            except RuleInvalid as exc:
+                self.add_error("pattern", str(exc))
+        return data
 
 
 class BrandingForm(forms.Form):

@@ -46,7 +46,7 @@ def license_views(*, vendor: Vendor, customer: Customer) -> list[LicenseView]:
     today = timezone.localdate()
     licenses = (
         License.objects.filter(vendor=vendor, customer=customer)
-        .prefetch_related("grants__repository")
+        .prefetch_related("grants")
         .order_by("-valid_from", "name")
     )
     return [
@@ -149,7 +149,7 @@ def license_get(*, vendor: Vendor, license_id: int) -> License | None:
 
 def grant_get(*, vendor: Vendor, grant_id: int) -> LicenseGrant | None:
     return (
-        LicenseGrant.objects.select_related("license", "repository")
+        LicenseGrant.objects.select_related("license", "license__vendor", "license__customer")
         .filter(license__vendor=vendor, pk=grant_id)
         .first()
     )

@@ -17,6 +17,10 @@ def repository_name_validate(name: str) -> str:
     return name
 
 
+def repository_name_is_valid(name: str) -> bool:
+    return len(name) <= NAME_MAX_LENGTH and _NAME.fullmatch(name) is not None
+
+
 def tag_is_valid(tag: str) -> bool:
     return bool(_TAG.fullmatch(tag))
 

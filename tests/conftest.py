@@ -10,7 +10,7 @@ from tests.support.server import LiveRegistry, live_http
 
 
 def license_grant(customer, repository_name: str, tag_rule: str = "glob:*", **license_fields):
-    """Give `customer` a license for `repository_name` (which must exist)."""
+    """Give `customer` a license for `repository_name` (a name or a pattern)."""
     from licensing.services import grant_add, license_create
 
     license = license_create(

@@ -7,8 +7,8 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from customers.services import customer_create, customer_set_suspended, customer_update
-from licensing.rules import RuleInvalid, rule_matches, rule_validate
-from licensing.selectors import license_coverage
+from licensing.rules import RuleInvalid, repository_pattern_validate, rule_validate
+from licensing.selectors import grant_preview_tags, license_coverage
 from licensing.services import (
     LicenseError,
     grant_add,
@@ -29,8 +29,6 @@ from portal.invitations import InvitationError, invitation_create, invitation_re
 from portal.mail import invitation_send
 from portal.services import customer_member_remove
 from portal.views.access import staff_page
-from registry.models import Tag
-from registry.versions import tags_newest_first
 
 
 def _customer_or_404(request, slug):
@@ -247,7 +245,15 @@ def license_detail(request, license_id):
             _audit_license(request, "license.updated", license)
             messages.success(request, "License saved.")
             return redirect("portal:console-license", license_id=license.pk)
-    grant_form = GrantForm(repositories=_repository_names(request))
+    return _license_page(request, license, form=form, grant_form=_grant_form(request))
+
+
+def _grant_form(request, data=None) -> GrantForm:
+    return GrantForm(data, vendor_slug=request.vendor.slug, repositories=_repository_names(request))
+
+
+def _license_page(request, license, *, form, grant_form):
+    """The license page; a form with errors shows them with what was typed (400)."""
     view = next(
         v
         for v in selectors.license_views(vendor=request.vendor, customer=license.customer)
@@ -263,7 +269,7 @@ def license_detail(request, license_id):
             "grant_form": grant_form,
             "coverage": license_coverage(license=license),
         },
-        status=400 if form.errors else 200,
+        status=400 if form.errors or grant_form.errors else 200,
     )
 
 
@@ -284,30 +290,32 @@ def license_status(request, license_id):
 @require_POST
 def grant_add_view(request, license_id):
     license = _license_or_404(request, license_id)
-    form = GrantForm(request.POST, repositories=_repository_names(request))
-    if not form.is_valid():
-        messages.error(request, "Grant not added: " + _errors(form))
-        return redirect("portal:console-license", license_id=license.pk)
-    data = form.cleaned_data
-    try:
-        grant = grant_add(
-            license=license,
-            repository_name=data["repository"],
-            tag_rule=f"{data['rule']}:{data['pattern']}",
-            include_referrers=data["include_referrers"],
-        )
-    except LicenseError as exc:
-        messages.error(request, str(exc))
-    else:
-        _audit_license(
-            request,
-            "grant.added",
-            license,
-            repository=grant.repository.name,
-            rule=f"{grant.rule}:{grant.pattern}",
-        )
-        messages.success(request, "Grant added.")
-    return redirect("portal:console-license", license_id=license.pk)
+    grant_form = _grant_form(request, request.POST)
+    if grant_form.is_valid():
+        data = grant_form.cleaned_data
+        try:
+            grant_add(
+                license=license,
+                repository_name=data["repository"],
+                tag_rule=f"{data['rule']}:{data['pattern']}",
+                include_referrers=data["include_referrers"],
+                actor=f"user:{request.user.pk}",
+            )
+        except LicenseError as exc:
+            grant_form.add_error(None, str(exc))
+        else:
+            messages.success(request, "Grant added.")
+            return redirect("portal:console-license", license_id=license.pk)
+    # Re-render with what was typed and why it was refused (a redirect would clear it).
+    form = LicenseForm(
+        initial={
+            "name": license.name,
+            "valid_from": license.valid_from,
+            "valid_until": license.valid_until,
+            "notes": license.notes,
+        }
+    )
+    return _license_page(request, license, form=form, grant_form=grant_form)
 
 
 @staff_page(permission="licenses.manage")
@@ -317,14 +325,7 @@ def grant_remove_view(request, grant_id):
     if grant is None:
         raise Http404("no such grant")
     license = grant.license
-    grant_remove(grant=grant)
-    _audit_license(
-        request,
-        "grant.removed",
-        license,
-        repository=grant.repository.name,
-        rule=f"{grant.rule}:{grant.pattern}",
-    )
+    grant_remove(grant=grant, actor=f"user:{request.user.pk}")
     messages.success(request, "Grant removed.")
     return redirect("portal:console-license", license_id=license.pk)
 
@@ -334,24 +335,22 @@ def grant_remove_view(request, grant_id):
 def grant_preview(request):
     """The tags a prospective grant would cover now (HTML fragment for the grant editor;
     a full page when requested without JavaScript)."""
-    repository = selectors.repository_get(
-        vendor=request.vendor, name=request.GET.get("repository", "")
-    )
+    name = request.GET.get("repository", "").strip()
     rule = request.GET.get("rule", "glob")
     pattern = request.GET.get("pattern", "").strip()
     error, tags = "", []
-    if repository is None:
-        error = "Choose one of your repositories."
-    elif rule not in ("exact", "glob", "semver") or not pattern:
-        error = "Enter a pattern."
+    try:
+        repository_pattern_validate(vendor_slug=request.vendor.slug, pattern=name)
+        if rule not in ("exact", "glob", "semver") or not pattern:
+            raise RuleInvalid("Enter a pattern.")
+        rule_validate(rule, pattern)
+    except RuleInvalid as exc:
+        error = str(exc)
     else:
-        try:
-            rule_validate(rule, pattern)
-        except RuleInvalid as exc:
-            error = str(exc)
-        else:
-            names = Tag.objects.filter(repository=repository).values_list("name", flat=True)
-            tags = tags_newest_first(n for n in names if rule_matches(rule, pattern, n))
+        tags = grant_preview_tags(
+            vendor_id=request.vendor.id, repository_name=name, rule=rule, pattern=pattern
+        )
+    repository = {"name": name}
     template = (
         "console/_grant_preview.html"
         if request.headers.get("X-Requested-With") == "fetch"

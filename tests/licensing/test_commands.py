@@ -83,7 +83,7 @@ def test_createlicense_errors(customer):
 def test_grant_rule_kinds(license_id, rule, kind, pattern):
     assert run("grant", license_id, REPO, rule) == f"granted {rule} on {REPO}\n"
     grant = LicenseGrant.objects.get(license_id=license_id)
-    assert (grant.repository.name, grant.rule, grant.pattern) == (REPO, kind, pattern)
+    assert (grant.repository_name, grant.rule, grant.pattern) == (REPO, kind, pattern)
     assert grant.include_referrers is True
 
 
@@ -103,11 +103,23 @@ def test_grant_errors(license_id):
     assert fails("grant", license_id, REPO, "semver:>>1") == (
         "invalid version range '>>1' (e.g. >=1.0,<2)"
     )
-    assert fails("grant", license_id, "acme/none", "glob:*") == (
-        "the vendor has no repository 'acme/none'"
+    outside = "a grant names repositories inside acme/ (e.g. acme/app or acme/charts/*)"
+    assert fails("grant", license_id, "initech/app", "glob:*") == outside
+    assert fails("grant", license_id, "initech/*", "glob:*") == outside
+    assert fails("grant", license_id, "*/app", "glob:*") == outside
+    assert fails("grant", license_id, "acme", "glob:*") == outside
+    assert fails("grant", license_id, "acme/", "glob:*") == outside
+    invalid = (
+        "invalid repository name or pattern {!r}: lower-case letters, digits and . _ - "
+        "separators, with * or ? as wildcards"
     )
-    assert fails("grant", license_id, "initech/app", "glob:*") == (
-        "the vendor has no repository 'initech/app'"
+    for bad in ("acme/App", "acme/a/../b", "acme/a%2fb", "acme/a//b", "acme/[ab]", "acme/-x"):
+        assert fails("grant", license_id, bad, "glob:*") == invalid.format(bad)
+    assert fails("grant", license_id, "acme/**/x", "glob:*") == (
+        "** may only stand alone as the last component (acme/charts/**)"
+    )
+    assert fails("grant", license_id, "acme/charts**", "glob:*") == (
+        "** may only stand alone as the last component (acme/charts/**)"
     )
     assert fails("grant", "999999", REPO, "glob:*") == "no license 999999"
     assert not LicenseGrant.objects.exists()

@@ -41,7 +41,7 @@ def test_license_commands(client, customer):
     for bad, message in [
         (("grant", str(license_id), "acme/app", "regex:.*"), "a tag rule is"),
         (("grant", str(license_id), "acme/app", "semver:>>1"), "invalid version range"),
-        (("grant", str(license_id), "acme/none", "glob:*"), "no repository"),
+        (("grant", str(license_id), "initech/app", "glob:*"), "inside acme/"),
         (("createlicense", "acme", "nobody", "X"), "no customer"),
         (("createlicense", "acme", "globex", "X", "--until", "31/12/2030"), "invalid date"),
     ]:

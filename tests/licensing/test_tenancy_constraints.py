@@ -1,5 +1,5 @@
 """The database itself refuses rows that mix vendors, whatever code writes them: a license
-for another vendor's customer, a grant on another vendor's repository, a pull token for
+for another vendor's customer, a grant outside its vendor's namespace, a pull token for
 another vendor's customer (customers/constraints.py)."""
 
 import datetime
@@ -53,23 +53,27 @@ def test_a_license_for_another_vendors_customer_is_refused(two_vendors):
     assert License.objects.get(pk=license.pk).customer == v["globex"]
 
 
-def test_a_grant_on_another_vendors_repository_is_refused(two_vendors):
+def test_a_grant_outside_the_vendors_namespace_is_refused(two_vendors):
     v = two_vendors
     license = license_create(vendor=v["acme"], customer=v["globex"], name="Support")
-    message = "a grant names a repository of another vendor"
-    refused(
-        lambda: LicenseGrant.objects.create(
-            license=license, repository=v["umbrella_repo"], rule="glob", pattern="*"
-        ),
-        message,
-    )
+    other = license_create(vendor=v["umbrella"], customer=v["initech"], name="Other")
+    message = "a grant names repositories outside the namespace of its vendor"
+    for name in ("umbrella/app", "umbrella/*", "acmex/app", "acme", "*/app", "ACME/app", "/app"):
+        refused(
+            lambda name=name: LicenseGrant.objects.create(
+                license=license, repository_name=name, rule="glob", pattern="*"
+            ),
+            message,
+        )
     grant = LicenseGrant.objects.create(
-        license=license, repository=v["acme_repo"], rule="glob", pattern="*"
+        license=license, repository_name="acme/charts/*", rule="glob", pattern="*"
     )
     refused(
-        lambda: LicenseGrant.objects.filter(pk=grant.pk).update(repository=v["umbrella_repo"]),
+        lambda: LicenseGrant.objects.filter(pk=grant.pk).update(repository_name="umbrella/*"),
         message,
     )
+    refused(lambda: LicenseGrant.objects.filter(pk=grant.pk).update(license=other), message)
+    assert LicenseGrant.objects.get(pk=grant.pk).repository_name == "acme/charts/*"
 
 
 def test_a_pull_token_for_another_vendors_customer_is_refused(two_vendors):

@@ -68,7 +68,7 @@ def test_create_license_and_add_grant(staff, customer, pushed):
     )
     assert "Grant added" in messages_text(response)
     grant = LicenseGrant.objects.get(license=license)
-    assert (grant.repository.name, grant.rule, grant.pattern) == ("acme/app", "glob", "1.*")
+    assert (grant.repository_name, grant.rule, grant.pattern) == ("acme/app", "glob", "1.*")
     assert grant.include_referrers is True
     page = staff.get(f"/p/acme/console/licenses/{license.pk}/").content.decode()
     # Coverage now: 1.1, not 2.0.
@@ -99,10 +99,9 @@ def test_invalid_pattern_is_an_error_not_a_500(staff, customer, pushed, rule, pa
     response = staff.post(
         f"/p/acme/console/licenses/{license.pk}/grants/add",
         {"repository": "acme/app", "rule": rule, "pattern": pattern},
-        follow=True,
     )
-    assert response.status_code == 200
-    assert "invalid version range" in messages_text(response)
+    assert response.status_code == 400
+    assert "invalid version range" in " ".join(response.context["grant_form"].errors["pattern"])
     assert LicenseGrant.objects.filter(license=license).count() == 1
     preview = staff.get(
         "/p/acme/console/grant-preview",
@@ -114,15 +113,62 @@ def test_invalid_pattern_is_an_error_not_a_500(staff, customer, pushed, rule, pa
     assert preview.context["tags"] == []
 
 
-def test_grant_for_unknown_repository_is_refused(staff, customer, pushed):
+def test_grant_for_a_repository_not_pushed_yet_is_accepted(staff, customer, pushed):
     license = license_grant(customer, "acme/app", "glob:1.*")
     response = staff.post(
         f"/p/acme/console/licenses/{license.pk}/grants/add",
-        {"repository": "acme/nope", "rule": "glob", "pattern": "*"},
+        {"repository": "acme/later", "rule": "glob", "pattern": "*"},
         follow=True,
     )
-    assert "Grant not added" in messages_text(response)
+    assert "Grant added" in messages_text(response)
+    assert sorted(license.grants.values_list("repository_name", flat=True)) == [
+        "acme/app",
+        "acme/later",
+    ]
+
+
+def test_grant_form_accepts_a_pattern(staff, customer, pushed):
+    license = license_grant(customer, "acme/app", "glob:1.*")
+    response = staff.post(
+        f"/p/acme/console/licenses/{license.pk}/grants/add",
+        {"repository": "acme/*", "rule": "semver", "pattern": ">=2"},
+        follow=True,
+    )
+    assert "Grant added" in messages_text(response)
+    assert license.grants.filter(repository_name="acme/*", rule="semver").exists()
+    page = response.content.decode()
+    assert "<code>acme/*</code>" in page and "<code>acme/app:2.0</code>" in page
+    event = AuditEvent.objects.get(action="grant.added", details__repository="acme/*")
+    assert event.actor.startswith("user:") and event.details["rule"] == "semver:>=2"
+
+
+@pytest.mark.parametrize(
+    "repository, error",
+    [
+        ("umbrella/charts/*", "a grant names repositories inside acme/"),
+        ("acme/Charts/*", "invalid repository name or pattern 'acme/Charts/*'"),
+        ("acme/**/x", "** may only stand alone as the last component"),
+    ],
+)
+def test_rejected_grant_pattern_keeps_what_was_typed(staff, customer, pushed, repository, error):
+    license = license_grant(customer, "acme/app", "glob:1.*")
+    response = staff.post(
+        f"/p/acme/console/licenses/{license.pk}/grants/add",
+        {"repository": repository, "rule": "semver", "pattern": ">=2,<3"},
+    )
+    assert response.status_code == 400
+    form = response.context["grant_form"]
+    assert error in " ".join(form.errors["repository"])
+    page = response.content.decode()
+    assert f'value="{repository}"' in page and 'value="&gt;=2,&lt;3"' in page
+    assert '<option value="semver" selected>' in page
+    assert error.replace("'", "&#x27;") in page
     assert LicenseGrant.objects.filter(license=license).count() == 1
+    assert (
+        not AuditEvent.objects.filter(action="grant.added")
+        .exclude(details__repository="acme/app")
+        .exists()
+    )
 
 
 def test_grant_preview_fragment_and_page(staff, pushed):
@@ -159,9 +205,25 @@ def test_grant_preview_semver_and_exact(staff, pushed):
 
 def test_grant_preview_needs_a_repository_of_this_vendor(staff, pushed):
     response = staff.get(
-        "/p/acme/console/grant-preview", {"repository": "acme/nope", "pattern": "*"}, **FETCH
+        "/p/acme/console/grant-preview", {"repository": "umbrella/app", "pattern": "*"}, **FETCH
     )
-    assert "Choose one of your repositories" in response.content.decode()
+    assert "a grant names repositories inside acme/" in response.content.decode()
+    assert response.context["tags"] == []
+
+
+def test_grant_preview_of_a_pattern_lists_repository_and_tag(staff, pushed):
+    response = staff.get(
+        "/p/acme/console/grant-preview",
+        {"repository": "acme/*", "rule": "glob", "pattern": "*"},
+        **FETCH,
+    )
+    assert response.context["tags"] == ["acme/app:2.0", "acme/app:1.1"]
+    nothing = staff.get(
+        "/p/acme/console/grant-preview",
+        {"repository": "acme/app/*", "rule": "glob", "pattern": "*"},
+        **FETCH,
+    )
+    assert nothing.context["tags"] == []
 
 
 def test_viewer_may_preview(acme, acme_viewer, pushed):
