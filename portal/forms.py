@@ -126,6 +126,8 @@ class GrantForm(forms.Form):
         self.vendor_slug = vendor_slug
         self.repositories = repositories  # suggestions (datalist); any name may be granted
         self.fields["repository"].widget.attrs["placeholder"] = f"{vendor_slug}/app"
+        if repositories:
+            self.fields["repository"].initial = repositories[0]
 
     def clean_repository(self) -> str:
         try:

@@ -120,7 +120,7 @@ def test_pages_work_without_javascript(live_registry, portal_content, browser):
     page = context.new_page()
     sign_in(page, portal_url(live_registry, HOST, "/accounts/login/"), "admin@acme.test")
     page.goto(portal_url(live_registry, HOST, f"/console/licenses/{portal_content['license']}/"))
-    page.select_option("#id_repository", portal_content["repo"])
+    page.fill("#id_repository", portal_content["repo"])
     page.fill("#id_pattern", "1.1")
     page.select_option("#id_rule", "exact")
     page.click("button:has-text('Preview')")  # the no-JS fallback of the live preview

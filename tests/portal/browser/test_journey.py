@@ -45,7 +45,7 @@ def test_vendor_invites_customer_who_pulls_with_a_self_minted_token(
     admin.click("text=Create license")
     assert "/console/licenses/" in admin.url
 
-    admin.select_option("#id_repository", repo_name)
+    admin.fill("#id_repository", repo_name)
     admin.select_option("#id_rule", "glob")
     admin.fill("#id_pattern", "1.*")
     preview = admin.locator("#grant-preview")
