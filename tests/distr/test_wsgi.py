@@ -2,6 +2,7 @@
 full one, and both answer as Django does (signals, errors, headers)."""
 
 import io
+import json
 import types
 
 import pytest
@@ -69,3 +70,23 @@ def test_other_paths_take_the_full_chain(vendor):
     assert headers["Content-Security-Policy"].startswith("default-src 'self'")
     status, _, _ = call("/v2foo")
     assert status == "404 Not Found"
+
+
+@pytest.mark.django_db(transaction=True)  # the real handler closes connections
+@pytest.mark.parametrize(
+    ("method", "path", "status", "code"),
+    [
+        ("PUT", "/v2/acme/app/manifests/a/b", "404 Not Found", "NOT_FOUND"),
+        ("PUT", "/v2/acme/app/manifests/", "404 Not Found", "NOT_FOUND"),
+        ("POST", "/v2/acme/app/blobs/uploads/x/y", "404 Not Found", "NOT_FOUND"),
+        ("PUT", "/v2/ACME/app/manifests/1.0", "400 Bad Request", "NAME_INVALID"),
+        ("DELETE", "/v2/acme/app/tags/list", "405 Method Not Allowed", "UNSUPPORTED"),
+    ],
+)
+def test_registry_writes_to_bad_paths_get_oci_errors_not_a_csrf_page(method, path, status, code):
+    """Registry clients send no CSRF cookie: whatever the path, a /v2 write is answered
+    with an OCI error body, never Django's HTML 'CSRF verification failed' page."""
+    got, headers, body = call(path, method=method)
+    assert got == status
+    assert headers["Content-Type"] == "application/json"
+    assert json.loads(body)["errors"][0]["code"] == code
