@@ -78,6 +78,10 @@ BlobRangeInvalid = _error(
     "BlobRangeInvalid", "RANGE_NOT_SATISFIABLE", 416, "requested range not satisfiable"
 )
 RouteUnknown = _error("RouteUnknown", "NOT_FOUND", 404, "no such registry endpoint")
+# A delete that would leave stored content unpullable (an index's child, a manifest's
+# blob). The spec names no code for it; 405 UNSUPPORTED is what its conformance suite
+# accepts from a registry that refuses a delete, and the message says what to delete first.
+ContentInUse = _error("ContentInUse", "UNSUPPORTED", 405, "content is referenced by a manifest")
 TooManyRequests = _error("TooManyRequests", "TOOMANYREQUESTS", 429, "too many requests")
 
 

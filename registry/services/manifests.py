@@ -8,6 +8,7 @@ from customers.services import audit_record
 from registry.changes import repository_changed
 from registry.digests import Digest, digest_parse, hasher_new
 from registry.errors import (
+    ContentInUse,
     Denied,
     DigestInvalid,
     ManifestBlobUnknown,
@@ -161,6 +162,15 @@ def manifest_delete(*, repository: Repository, reference: str, actor: str = "") 
                     "name", flat=True
                 )
             )
+            # Locked, so an index push that would name it as a child waits for this
+            # decision (and then finds it gone) instead of racing it.
+            manifest = (
+                Manifest.objects.select_for_update()
+                .filter(repository=repository, digest=reference)
+                .first()
+            )
+            if manifest is not None:
+                _refuse_if_referenced(repository, manifest)
             deleted, _ = Manifest.objects.filter(repository=repository, digest=reference).delete()
             for tag in tags:
                 _history_close(repository, tag, timezone.now())
@@ -180,13 +190,62 @@ def blob_unlink(*, repository: Repository, digest: Digest, actor: str = "") -> b
     """Remove a blob from a repository. Bytes stay in storage until garbage collection
     (later issue) finds no repository links them."""
     with transaction.atomic():
-        deleted, _ = RepositoryBlob.objects.filter(
-            repository=repository, blob_id=str(digest)
-        ).delete()
+        # Locked like the push that checks this link (_check_blobs_present), so a manifest
+        # that references the blob cannot commit between this check and the delete.
+        link = (
+            RepositoryBlob.objects.select_for_update()
+            .filter(repository=repository, blob_id=str(digest))
+            .first()
+        )
+        if link is None:
+            return False
+        users = list(
+            ManifestReference.objects.filter(manifest__repository=repository, blob_id=str(digest))
+            .order_by("manifest__digest")
+            .values_list("manifest__digest", flat=True)
+            .distinct()[:_NAMED]
+        )
+        if users:
+            raise ContentInUse(
+                f"blob {digest} is used by manifest {users[0]} in {repository.name}"
+                f"{_tags_clause(repository, users[0])}; delete the manifest first",
+                detail={"digest": str(digest), "referenced_by": users},
+            )
+        deleted, _ = link.delete()
         if deleted:
             _audit(repository, AuditEvent.Action.BLOB_DELETED, actor, str(digest))
             repository_changed(repository_name=repository.name)
     return bool(deleted)
+
+
+_NAMED = 5  # referencing manifests named in a refusal's detail
+
+
+def _tags_clause(repository: Repository, digest: str) -> str:
+    tags = list(
+        Tag.objects.filter(repository=repository, manifest__digest=digest)
+        .order_by("name")
+        .values_list("name", flat=True)[:_NAMED]
+    )
+    return f" (tagged {', '.join(tags)})" if tags else ""
+
+
+def _refuse_if_referenced(repository: Repository, manifest: Manifest) -> None:
+    """An index's child cannot go while the index is stored: the index (and every tag on
+    it) would name a manifest no client can fetch. Referrers (a `subject`) do not count:
+    the spec lets a subject go before its signatures and SBOMs."""
+    parents = list(
+        ManifestReference.objects.filter(child=manifest)
+        .order_by("manifest__digest")
+        .values_list("manifest__digest", flat=True)
+        .distinct()[:_NAMED]
+    )
+    if parents:
+        raise ContentInUse(
+            f"manifest {manifest.digest} is a child of index {parents[0]} in "
+            f"{repository.name}{_tags_clause(repository, parents[0])}; delete the index first",
+            detail={"digest": manifest.digest, "referenced_by": parents},
+        )
 
 
 def _digest_of(raw: bytes, algorithm: str) -> Digest:
@@ -199,10 +258,12 @@ def _check_blobs_present(repository: Repository, parsed: ParsedManifest) -> list
     wanted = {d.digest: d for d in parsed.blobs}
     if not wanted:
         return []
+    # FOR UPDATE on the links (not the shared blob rows): a concurrent blob delete in
+    # this repository waits for this push, then sees the new references and refuses.
     present = dict(
-        RepositoryBlob.objects.filter(repository=repository, blob_id__in=wanted).values_list(
-            "blob_id", "blob__size"
-        )
+        RepositoryBlob.objects.select_for_update(of=("self",))
+        .filter(repository=repository, blob_id__in=wanted)
+        .values_list("blob_id", "blob__size")
     )
     for digest, descriptor in wanted.items():
         if digest not in present:
@@ -222,7 +283,9 @@ def _check_children_present(repository: Repository, parsed: ParsedManifest) -> l
     wanted = {d.digest for d in parsed.children}
     if not wanted:
         return []
-    children = list(Manifest.objects.filter(repository=repository, digest__in=wanted))
+    children = list(
+        Manifest.objects.select_for_update().filter(repository=repository, digest__in=wanted)
+    )
     missing = wanted - {c.digest for c in children}
     if missing:
         digest = sorted(missing)[0]
