@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from analytics.models import PullRollup
 from customers.models import Customer, Vendor
-from licensing.selectors import customers_with_active_license
+from licensing.selectors import customers_with_active_license, entitlement_get
 from registry.models import Tag
 from registry.versions import tag_order_key, tag_version
 
@@ -144,12 +144,15 @@ def version_adoption(
     customer_id: int | None = None,
 ) -> list[dict]:
     """Per customer and repository: the newest tag the customer pulled in the range, the
-    repository's latest release, and how many releases the customer is behind.
+    newest release the customer is licensed for, and how many such releases it is behind.
 
     Tags order by semantic version where they parse (packaging), by push time otherwise;
     a tag that parses outranks one that does not. "Latest" is the newest current tag of
-    the repository, ignoring pre-releases unless nothing else exists; `behind` counts
-    current tags newer than the customer's newest (None when that tag is gone)."""
+    the repository that the customer's active licenses cover (licensing.selectors, the
+    same answer the registry gives), ignoring pre-releases unless nothing else exists:
+    a customer licensed for `1.*` is up to date on the newest 1.x, whatever 2.0 says.
+    `behind` counts covered current tags newer than the customer's newest (None when that
+    tag is gone); `latest_tag` is None when no license covers a current tag."""
     rows = (
         _rollups(vendor=vendor, period=period, repository=repository, customer_id=customer_id)
         .filter(customer__isnull=False)
@@ -157,8 +160,6 @@ def version_adoption(
     )
     pairs = set(rows.values_list("repository", "tag").distinct())
     catalog = _current_tags({repo for repo, _ in pairs})
-    releases = {repo: _releases_newest_first(tags) for repo, tags in catalog.items()}
-    rank = {repo: {tag: i for i, tag in enumerate(names)} for repo, names in releases.items()}
     # Order the few distinct tags here, then let the database keep each customer's newest
     # per repository: far fewer rows leave the database than one per customer and tag.
     order = {
@@ -167,26 +168,38 @@ def version_adoption(
     }
     ordinal = {(repo, tag): i for repo, tags in order.items() for i, tag in enumerate(tags)}
     newest = _newest_per_customer(rows, ordinal)
-    slugs = dict(
-        Customer.objects.filter(vendor_id=vendor.id, id__in={c for c, _ in newest}).values_list(
-            "id", "slug"
-        )
-    )
+    names = {
+        pk: (slug, name)
+        for pk, slug, name in Customer.objects.filter(
+            vendor_id=vendor.id, id__in={c for c, _ in newest}
+        ).values_list("id", "slug", "name")
+    }
     result = []
     for (customer_id, repo), (position, last) in newest.items():
         tag = order[repo][position]
+        pushed = catalog.get(repo, {})
+        covered = entitlement_get(customer_id=customer_id, repository_name=repo).tags
+        licensed = _releases_newest_first({t: pushed[t] for t in pushed if t in covered})
+        slug, name = names.get(customer_id, ("", ""))
         result.append(
             {
                 "customer_id": customer_id,
-                "customer": slugs.get(customer_id, ""),
+                "customer": slug,
+                "customer_name": name,
                 "repository": repo,
                 "newest_tag": tag,
-                "latest_tag": releases[repo][0] if releases.get(repo) else None,
-                "behind": rank.get(repo, {}).get(tag),
+                "latest_tag": licensed[0] if licensed else None,
+                "behind": None
+                if tag not in pushed
+                else sum(
+                    1
+                    for t in licensed
+                    if tag_order_key(t, pushed[t]) > tag_order_key(tag, pushed[tag])
+                ),
                 "last_pull": last,
             }
         )
-    result.sort(key=lambda r: (r["customer"], r["repository"]))
+    result.sort(key=lambda r: (r["customer_name"], r["repository"]))
     return result
 
 

@@ -57,10 +57,15 @@ class TopTagSerializer(serializers.Serializer):
 class AdoptionSerializer(serializers.Serializer):
     customer_id = serializers.IntegerField()
     customer = serializers.CharField()
+    customer_name = serializers.CharField()
     repository = serializers.CharField()
     newest_tag = serializers.CharField()
-    latest_tag = serializers.CharField(allow_null=True)
-    behind = serializers.IntegerField(allow_null=True, help_text="releases newer than newest_tag")
+    latest_tag = serializers.CharField(
+        allow_null=True, help_text="newest release the customer's licenses cover"
+    )
+    behind = serializers.IntegerField(
+        allow_null=True, help_text="covered releases newer than newest_tag"
+    )
     last_pull = serializers.DateField()
 
 

@@ -57,7 +57,7 @@ TABLE_ROWS = 50
 
 def _most_behind_first(row: dict):
     behind = row["behind"]
-    return (behind is None, -(behind or 0), row["customer"], row["repository"])
+    return (behind is None, -(behind or 0), row["customer_name"], row["repository"])
 
 
 def _daily_chart(rows, title):

@@ -151,3 +151,25 @@ def test_version_adoption_is_the_same_when_tags_are_grouped_in_python(
     monkeypatch.setattr(queries, "_VALUES_MAX", 0)
     assert queries.version_adoption(vendor=vendor, period=period) == in_database
     assert [r["newest_tag"] for r in in_database] == ["2.0", "1.1"]
+
+
+def test_version_adoption_is_measured_against_the_newest_licensed_release(
+    embedded_mode, client, vendor, customer, other_customer
+):
+    """Licensed for 1.* only: on 1.1 is up to date (2.0 is not theirs), on 1.0 is one
+    behind 1.1. Customers are named, not slugged."""
+    from tests.analytics.conftest import push_image, store_pulls
+    from tests.conftest import license_grant
+
+    for tag in ("1.0", "1.1", "2.0"):
+        push_image(client, "acme/app", tag)
+    license_grant(customer, "acme/app", tag_rule="glob:1.*")
+    license_grant(other_customer, "acme/app", tag_rule="glob:1.*")
+    store_pulls(customer, "acme/app", "1.1", days_ago=1, count=1)
+    store_pulls(other_customer, "acme/app", "1.0", days_ago=1, count=1)
+    rows = queries.version_adoption(vendor=vendor, period=queries.date_range(days=7))
+    assert [(r["customer"], r["newest_tag"], r["latest_tag"], r["behind"]) for r in rows] == [
+        ("globex", "1.1", "1.1", 0),
+        ("initech", "1.0", "1.1", 1),
+    ]
+    assert [r["customer_name"] for r in rows] == ["Globex", "Initech"]
