@@ -145,3 +145,19 @@ def test_bearer_realm_comes_from_configuration_not_the_host(acme):
 def test_probes_answer_on_any_host(acme):
     for path in ("/healthz", "/readyz"):
         assert Client(HTTP_HOST="10.1.2.3:8000").get(path).status_code == 200
+
+
+def test_the_gate_reads_the_domain_once_and_only_for_vendor_domains(acme):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def domain_queries(host, path):
+        with CaptureQueriesContext(connection) as queries:
+            Client(HTTP_HOST=host).get(path)
+        return [q["sql"] for q in queries.captured_queries if "portal_vendordomain" in q["sql"]]
+
+    assert domain_queries("127.0.0.1:8000", "/v2/") == []  # configured hosts: no query
+    assert domain_queries("127.0.0.1:8000", "/p/acme/accounts/login/") == []
+    (query,) = domain_queries(ACME_HOST, "/accounts/login/")  # gate and tenancy share it
+    assert "verified_at" in query
+    assert len(domain_queries("unknown.example", "/accounts/login/")) == 1
