@@ -150,6 +150,7 @@ class AuditEvent(models.Model):
         MEMBER_ROLE_CHANGED = "member.role_changed"
         BRANDING_UPDATED = "branding.updated"
         DOMAIN_ADDED = "domain.added"
+        DOMAIN_VERIFIED = "domain.verified"
         DOMAIN_REMOVED = "domain.removed"
         LOGIN = "user.login"
 

@@ -5,6 +5,7 @@ See docs/configuration.md for every variable.
 """
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -28,7 +29,21 @@ if SECRET_KEY == _INSECURE_KEY and env.bool("DISTR_PRODUCTION", default=False):
 # token realm, the JWT audience, the portal's commands and mailed links all agree with it.
 PORT = env.int("PORT", default=8000)
 DISTR_PUBLIC_URL = env.str("DISTR_PUBLIC_URL", default=f"http://127.0.0.1:{PORT}").rstrip("/")
-ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["*"])
+# Which Host headers are served (portal/hosts.py, the gate before any view; anything else
+# is a 400): the public URL's host, the loopback aliases `make run` and local checks use,
+# the operator's ALLOWED_HOSTS (Django patterns: ".example.com" covers its sub-domains) and,
+# from the database, vendors' *verified* portal domains. Hosts in this list can never be
+# claimed as a vendor domain. Links in mail never come from the Host header.
+DISTR_PUBLIC_HOST = (urlsplit(DISTR_PUBLIC_URL).hostname or "").lower()
+DISTR_LOOPBACK_HOSTS = ["127.0.0.1", "localhost", "[::1]"]
+DISTR_ALLOWED_HOSTS = [
+    DISTR_PUBLIC_HOST,
+    *DISTR_LOOPBACK_HOSTS,
+    *(host.lower() for host in env.list("ALLOWED_HOSTS", default=[])),
+]
+# Django's own check is static (it cannot know verified vendor domains) and lazy (it runs
+# only when a view calls get_host()), so the gate above replaces it.
+ALLOWED_HOSTS = ["*"]
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[DISTR_PUBLIC_URL])
 
 INSTALLED_APPS = [
@@ -57,6 +72,7 @@ MIDDLEWARE = [
     "ops.middleware.ClientAddressMiddleware",  # first: everything after sees the client
     "ops.middleware.ProbeMiddleware",  # /healthz, /readyz, /metrics: before host checks
     "ops.middleware.RequestLogMiddleware",
+    "portal.hosts.HostGateMiddleware",  # unknown Host: 400 before anything reads it
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -78,6 +94,7 @@ REGISTRY_MIDDLEWARE = [
     "ops.middleware.ClientAddressMiddleware",
     "ops.middleware.ProbeMiddleware",
     "ops.middleware.RequestLogMiddleware",
+    "portal.hosts.HostGateMiddleware",  # unknown Host: 400 before anything reads it
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -209,12 +226,12 @@ STORAGES = {
 }
 
 # Registry token authentication (Docker token auth, see docs/authentication.md).
-# `service` is the JWT audience clients copy from the challenge; the realm is built from
-# the request's host unless REGISTRY_TOKEN_REALM says otherwise.
+# `service` is the JWT audience clients copy from the challenge; the realm is the public
+# URL's /v2/token unless REGISTRY_TOKEN_REALM says otherwise (never the request's Host).
 REGISTRY_SERVICE = env.str(
     "REGISTRY_SERVICE", default=DISTR_PUBLIC_URL.split("://", 1)[-1].split("/", 1)[0]
 )
-REGISTRY_TOKEN_REALM = env.str("REGISTRY_TOKEN_REALM", default="")
+REGISTRY_TOKEN_REALM = env.str("REGISTRY_TOKEN_REALM", default="") or f"{DISTR_PUBLIC_URL}/v2/token"
 REGISTRY_TOKEN_ISSUER = env.str("REGISTRY_TOKEN_ISSUER", default="distr")
 # EC P-256 private key (PEM) signing registry JWTs; every web instance must share it. When
 # unset, the key file is used, and generated on first use.
@@ -327,7 +344,19 @@ ANALYTICS_DASHBOARD_REFRESH_SECONDS = env.int("ANALYTICS_DASHBOARD_REFRESH_SECON
 # Test hooks only: hold an ingestion batch at "transaction" or "ack" for crash tests.
 ANALYTICS_TEST_PAUSE_AT = env.str("ANALYTICS_TEST_PAUSE_AT", default="")
 ANALYTICS_TEST_PAUSE_SECONDS = env.float("ANALYTICS_TEST_PAUSE_SECONDS", default=0.0)
+# Portal domain ownership checks (portal/domains.py): TXT lookups of
+# _distr-challenge.<host>. Empty = the system resolver; "ip" or "ip:port" entries otherwise.
+DISTR_DNS_NAMESERVERS = env.list("DISTR_DNS_NAMESERVERS", default=[])
+DISTR_DNS_TIMEOUT_SECONDS = env.float("DISTR_DNS_TIMEOUT_SECONDS", default=3.0)
+DISTR_DOMAIN_CHECK_INTERVAL_SECONDS = env.float(
+    "DISTR_DOMAIN_CHECK_INTERVAL_SECONDS", default=300.0
+)
 CELERY_BEAT_SCHEDULE = {
+    "portal-domains-verify": {
+        "task": "portal.tasks.domains_verify_pending",
+        "schedule": DISTR_DOMAIN_CHECK_INTERVAL_SECONDS,
+        "options": {"expires": DISTR_DOMAIN_CHECK_INTERVAL_SECONDS},
+    },
     "analytics-ingest": {
         "task": "analytics.tasks.pull_events_ingest",
         "schedule": ANALYTICS_INGEST_INTERVAL_SECONDS,

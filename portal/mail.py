@@ -7,16 +7,22 @@ from django.urls import reverse
 from portal.adapters import vendor_from_email
 from portal.branding import brand_for
 from portal.models import Invitation
+from portal.tenancy import portal_link
 
 
 def invitation_send(request, *, invitation: Invitation, key: str) -> None:
-    """Email the invitation link. The link is built from the host the inviter is on, so
-    it opens the same portal (custom domain or /p/<vendor>/)."""
+    """Email the invitation link, built from configuration (the vendor's verified domain the
+    inviter is on, or the public URL's /p/<vendor>/), never from the text of the Host
+    header (a forged Host would otherwise put the key in a link to the forger's server)."""
     brand = brand_for(invitation.vendor)
     context = {
         "brand": brand,
         "invitation": invitation,
-        "link": request.build_absolute_uri(reverse("portal:invitation", args=[key])),
+        "link": portal_link(
+            vendor=invitation.vendor,
+            path=reverse("portal:invitation", args=[key]),
+            request=request,
+        ),
         "inviter": request.user.email,
     }
     subject = render_to_string("portal/email/invitation_subject.txt", context).strip()

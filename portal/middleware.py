@@ -6,7 +6,7 @@ from django.urls import get_script_prefix, set_script_prefix
 
 from customers.models import slug_validator
 from customers.selectors import vendor_get
-from portal.tenancy import PortalAccess, vendor_for_host
+from portal.tenancy import PortalAccess
 
 SESSION_VENDOR_KEY = "portal_vendor_id"
 
@@ -35,7 +35,8 @@ class PortalTenantMiddleware:
             return self.get_response(request)
 
         original_prefix = get_script_prefix()
-        vendor = vendor_for_host(request.get_host().rsplit(":", 1)[0].lower())
+        # The host gate (portal/hosts.py) already found the verified domain's vendor, if any.
+        vendor = getattr(request, "host_vendor", None)
         if vendor is None and path.startswith("/p/"):
             slug, _, rest = path[3:].partition("/")
             # Only a slug-shaped prefix is looked up (a NUL in a query is a database error).

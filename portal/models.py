@@ -1,6 +1,8 @@
 """White-label portal state: each vendor's branding, the host names its portal answers on,
 and invitations (the only way to get a portal account)."""
 
+import secrets
+
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
@@ -35,18 +37,51 @@ class Branding(models.Model):
         return self.display_name or str(self.vendor_id)
 
 
+def domain_token_new() -> str:
+    """The per-domain secret a vendor publishes to prove it controls the host."""
+    return secrets.token_urlsafe(24)
+
+
 class VendorDomain(models.Model):
-    """A host name (custom domain or sub-domain) that serves one vendor's portal."""
+    """A host name (custom domain or sub-domain) that serves one vendor's portal once the
+    vendor has proved it controls the host: a DNS TXT record `_distr-challenge.<host>`
+    holding `token` (portal/domains.py). Until then the claim is pending and inert. Two
+    vendors may hold pending claims on one host; only one can hold it verified."""
+
+    CHALLENGE_LABEL = "_distr-challenge"
 
     vendor = models.ForeignKey("customers.Vendor", on_delete=models.CASCADE, related_name="domains")
-    host = models.CharField(max_length=253, unique=True, validators=[host_validator])
+    host = models.CharField(max_length=253, validators=[host_validator])
+    token = models.CharField(max_length=64, default=domain_token_new, editable=False)
+    verified_at = models.DateTimeField(null=True, blank=True)
+    checked_at = models.DateTimeField(null=True, blank=True)
+    check_error = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["host"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["vendor", "host"], name="portal_domain_once_per_vendor"
+            ),
+            # Also the index the host gate reads on every request for a vendor domain.
+            models.UniqueConstraint(
+                fields=["host"],
+                condition=models.Q(verified_at__isnull=False),
+                name="portal_domain_verified_by_one_vendor",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.host
+
+    @property
+    def is_verified(self) -> bool:
+        return self.verified_at is not None
+
+    @property
+    def challenge_name(self) -> str:
+        return f"{self.CHALLENGE_LABEL}.{self.host}"
 
 
 class Invitation(models.Model):

@@ -11,7 +11,7 @@ from django.utils import timezone
 from customers.models import AccessToken, AuditEvent, Customer, CustomerMember, Vendor, VendorMember
 from licensing.models import License, LicenseGrant
 from licensing.selectors import entitlement_get, licensed_repository_names
-from portal.models import Invitation
+from portal.models import Invitation, VendorDomain
 from registry.inventory import TagSummary, tag_summaries
 from registry.models import Repository
 
@@ -199,3 +199,9 @@ def audit_events(
     if before_id:
         events = events.filter(pk__lt=before_id)
     return events.order_by("-pk")[: AUDIT_PAGE + 1]
+
+
+def domain_list_pending(*, hosts: list[str] | None = None):
+    """Domain claims not verified yet (all vendors), optionally only for `hosts`."""
+    pending = VendorDomain.objects.select_related("vendor").filter(verified_at__isnull=True)
+    return pending.filter(host__in=hosts) if hosts else pending.order_by("created_at")

@@ -1,9 +1,12 @@
 """Portal writes: branding, domains and memberships. Each records an audit event."""
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from customers.models import AuditEvent, CustomerMember, Vendor, VendorMember
 from customers.services import audit_record
+from portal.domains import DomainCheckError, txt_values
+from portal.hosts import host_is_ip_address, host_is_reserved
 from portal.models import Branding, VendorDomain
 
 LOGO_MAX_BYTES = 256 * 1024
@@ -71,11 +74,21 @@ def branding_update(*, vendor: Vendor, data: dict, logo=None, favicon=None, upda
 
 
 def domain_add(*, vendor: Vendor, host: str, added_by=None) -> VendorDomain:
+    """Claim `host` for the vendor's portal. The claim is pending, and serves nothing, until
+    `domain_verify` finds its token in DNS. A host the operator configured, an IP address,
+    or a host another vendor holds verified, cannot be claimed; pending claims by several
+    vendors may coexist (the first to verify wins)."""
     host = host.strip().lower().rstrip(".")
     domain = VendorDomain(vendor=vendor, host=host)
-    domain.full_clean(exclude=["vendor"], validate_unique=False)
-    if VendorDomain.objects.filter(host=host).exists():
+    domain.full_clean(exclude=["vendor"], validate_unique=False, validate_constraints=False)
+    if host_is_ip_address(host):
+        raise PortalError("use a host name, not an IP address")
+    if host_is_reserved(host):
+        raise PortalError(f"{host} is this server's own host name and cannot be a portal domain")
+    if VendorDomain.objects.filter(host=host, verified_at__isnull=False).exists():
         raise PortalError(f"{host} is already in use")
+    if VendorDomain.objects.filter(vendor=vendor, host=host).exists():
+        raise PortalError(f"{host} is already added")
     with transaction.atomic():
         domain.save()
         audit_record(
@@ -83,8 +96,59 @@ def domain_add(*, vendor: Vendor, host: str, added_by=None) -> VendorDomain:
             action=AuditEvent.Action.DOMAIN_ADDED,
             actor=_actor(added_by),
             target=host,
+            details={"verified": False},
         )
     return domain
+
+
+def domain_verify(*, domain: VendorDomain, checked_by=None) -> VendorDomain:
+    """Look for the domain's token in `_distr-challenge.<host>` TXT records; when it is
+    there, and no other vendor holds the host verified, the domain serves the vendor's
+    portal from the next request on, in every process. Raises PortalError (also recorded on
+    the domain as `check_error`) when it cannot be verified."""
+    if domain.is_verified:
+        return domain
+    try:
+        error = _domain_refusal(domain)
+    except DomainCheckError as lookup_error:
+        error = str(lookup_error)
+    domain.checked_at = timezone.now()
+    if error is None:
+        try:
+            with transaction.atomic():
+                domain.verified_at = domain.checked_at
+                domain.check_error = ""
+                domain.save(update_fields=["verified_at", "checked_at", "check_error"])
+                audit_record(
+                    vendor=domain.vendor,
+                    action=AuditEvent.Action.DOMAIN_VERIFIED,
+                    actor=_actor(checked_by),
+                    target=domain.host,
+                    details={"method": "dns-txt", "record": domain.challenge_name},
+                )
+            return domain
+        except IntegrityError:  # another vendor verified it in the meantime
+            domain.verified_at = None
+            error = f"{domain.host} is verified by another vendor"
+    domain.check_error = error[:300]
+    VendorDomain.objects.filter(pk=domain.pk).update(
+        checked_at=domain.checked_at, check_error=domain.check_error
+    )
+    raise PortalError(error)
+
+
+def _domain_refusal(domain: VendorDomain) -> str | None:
+    if host_is_reserved(domain.host) or host_is_ip_address(domain.host):
+        return f"{domain.host} is this server's own host name and cannot be a portal domain"
+    taken = VendorDomain.objects.filter(host=domain.host, verified_at__isnull=False)
+    if taken.exclude(pk=domain.pk).exists():
+        return f"{domain.host} is verified by another vendor"
+    values = txt_values(domain.challenge_name)
+    if domain.token in values:
+        return None
+    if not values:
+        return f"no TXT record at {domain.challenge_name} yet"
+    return f"the TXT record at {domain.challenge_name} does not hold this domain's token"
 
 
 def domain_remove(*, domain: VendorDomain, removed_by=None) -> None:
@@ -95,6 +159,7 @@ def domain_remove(*, domain: VendorDomain, removed_by=None) -> None:
             action=AuditEvent.Action.DOMAIN_REMOVED,
             actor=_actor(removed_by),
             target=domain.host,
+            details={"verified": domain.verified_at is not None},
         )
 
 

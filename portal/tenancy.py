@@ -7,8 +7,13 @@ the `/p/<vendor-slug>/` path prefix. A user is inside a vendor's portal as one o
 
 from dataclasses import dataclass
 from functools import cached_property
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.urls import get_script_prefix
 
 from customers.models import Customer, CustomerMember, Vendor, VendorMember
+from portal.models import VendorDomain
 
 STAFF_ROLES = ("viewer", "maintainer", "admin")  # in increasing power
 
@@ -25,10 +30,43 @@ STAFF_PERMISSIONS = {
 
 
 def vendor_for_host(host: str) -> Vendor | None:
-    """The vendor whose portal answers on `host` (no port). One indexed query per portal
-    request, never a cache: a domain added or removed in any process counts from the next
-    request on (a per-process cache here is what once kept removed domains alive)."""
-    return Vendor.objects.filter(domains__host=host).first()
+    """The vendor whose portal answers on `host` (no port): only a *verified* domain counts
+    (a pending claim is inert). One indexed query per request for a vendor domain, never a
+    cache: a domain verified or removed in any process counts from the next request on (a
+    per-process cache here is what once kept removed domains alive)."""
+    return Vendor.objects.filter(domains__host=host, domains__verified_at__isnull=False).first()
+
+
+def portal_base_url(*, vendor: Vendor, request=None) -> str:
+    """The absolute root of the vendor's portal, from configuration only, never from the
+    text of a Host header: on a request that came in on one of the vendor's verified
+    domains (the host gate checked it against the database), that domain; on any other
+    request, the public URL's /p/<slug> route. Outside a request, the vendor's first
+    verified domain, else the /p/<slug> route. Domains take the public URL's scheme and
+    port (the same server answers them)."""
+    public = urlsplit(settings.DISTR_PUBLIC_URL)
+    if request is not None:
+        host_vendor = getattr(request, "host_vendor", None)
+        host = request.host_domain if host_vendor is not None and host_vendor == vendor else None
+    else:
+        host = (
+            VendorDomain.objects.filter(vendor=vendor, verified_at__isnull=False)
+            .order_by("verified_at", "pk")
+            .values_list("host", flat=True)
+            .first()
+        )
+    if host is None:
+        return f"{settings.DISTR_PUBLIC_URL}/p/{vendor.slug}"
+    port = f":{public.port}" if public.port else ""
+    return f"{public.scheme}://{host}{port}"
+
+
+def portal_link(*, vendor: Vendor, path: str, request=None) -> str:
+    """An absolute link for mail to `path`, a portal path as reverse() returns it on any
+    portal route (with or without the /p/<slug>/ prefix of the current request)."""
+    prefix = get_script_prefix()
+    relative = path[len(prefix) :] if path.startswith(prefix) else path.lstrip("/")
+    return f"{portal_base_url(vendor=vendor, request=request)}/{relative}"
 
 
 @dataclass

@@ -108,6 +108,11 @@ urlpatterns = [
         console_admin.domain_remove_view,
         name="console-domain-remove",
     ),
+    path(
+        "console/branding/domains/<int:domain_id>/verify",
+        console_admin.domain_verify_view,
+        name="console-domain-verify",
+    ),
     path("console/staff/", console_admin.staff, name="console-staff"),
     path("console/staff/<int:member_id>/role", console_admin.staff_role, name="console-staff-role"),
     path(

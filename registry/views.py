@@ -100,7 +100,7 @@ def bearer_challenge(request, error: RegistryError) -> str:
     widens anyone's access; it lets a client that fetches one token at its first challenge
     and re-sends it for the rest of a push (oras-py) hold a token that covers the push.
     See docs/authentication.md ("oras-py")."""
-    realm = settings.REGISTRY_TOKEN_REALM or request.build_absolute_uri("/v2/token")
+    realm = settings.REGISTRY_TOKEN_REALM  # configured, never the Host header (issue 12)
     challenge = f'Bearer realm="{realm}",service="{settings.REGISTRY_SERVICE}"'
     scope = error.challenge_scope
     match = getattr(request, "resolver_match", None)

@@ -15,6 +15,8 @@ from distr.settings import *  # noqa: E402,F403
 STORAGES["staticfiles"] = {  # noqa: F405
     "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
 }
+# Django's test client sends Host: testserver.
+DISTR_ALLOWED_HOSTS = [*DISTR_ALLOWED_HOSTS, "testserver"]  # noqa: F405
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast user fixtures
 
 # whitenoise warns when STATIC_ROOT is missing; tests never collect static files.

@@ -2,6 +2,7 @@
 
 import datetime
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404
@@ -22,6 +23,7 @@ from portal.services import (
     branding_update,
     domain_add,
     domain_remove,
+    domain_verify,
     staff_remove,
     staff_role_change,
 )
@@ -214,6 +216,7 @@ def branding(request):
             "form": form,
             "domain_form": DomainForm(),
             "domains": request.vendor.domains.all(),
+            "public_portal_url": f"{settings.DISTR_PUBLIC_URL}/p/{request.vendor.slug}/",
         },
         status=400 if form.errors else 200,
     )
@@ -229,7 +232,24 @@ def domain_add_view(request):
         except (PortalError, ValidationError) as exc:
             messages.error(request, "; ".join(getattr(exc, "messages", [str(exc)])))
         else:
-            messages.success(request, "Domain added. Point its DNS at this server.")
+            messages.success(
+                request, "Domain added. Publish its TXT record, then verify it (steps below)."
+            )
+    return redirect("portal:console-branding")
+
+
+@staff_page(permission="branding.manage")
+@require_POST
+def domain_verify_view(request, domain_id):
+    domain = request.vendor.domains.filter(pk=domain_id).first()
+    if domain is None:
+        raise Http404("no such domain")
+    try:
+        domain_verify(domain=domain, checked_by=request.user)
+    except PortalError as exc:
+        messages.error(request, f"{domain.host} is not verified: {exc}.")
+    else:
+        messages.success(request, f"{domain.host} is verified and now serves this portal.")
     return redirect("portal:console-branding")
 
 

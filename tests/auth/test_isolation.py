@@ -16,7 +16,7 @@ from tests.conftest import basic, license_grant
 from tests.support.registry_client import errors, image_manifest, put_manifest, sha256
 
 pytestmark = pytest.mark.django_db
-CHALLENGE = f'Bearer realm="http://testserver/v2/token",service="{settings.REGISTRY_SERVICE}"'
+CHALLENGE = f'Bearer realm="http://127.0.0.1:8000/v2/token",service="{settings.REGISTRY_SERVICE}"'
 
 
 def as_token(secret: str) -> Client:

@@ -29,7 +29,7 @@ from tests.conftest import basic
 from tests.support.registry_client import errors, image_manifest, put_manifest, sha256
 
 pytestmark = pytest.mark.django_db
-REALM = "http://testserver/v2/token"
+REALM = "http://127.0.0.1:8000/v2/token"  # the public URL, not the Host header
 
 
 def b64url(data: bytes) -> str:

@@ -5,6 +5,7 @@ import pytest
 from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
 from django.test import Client
+from django.utils import timezone
 
 from customers.models import CustomerMember, VendorMember
 from customers.services import customer_create, vendor_create
@@ -59,7 +60,7 @@ def messages_text(response) -> str:
 
 @pytest.fixture
 def acme(vendor):
-    VendorDomain.objects.create(vendor=vendor, host=ACME_HOST)
+    VendorDomain.objects.create(vendor=vendor, host=ACME_HOST, verified_at=timezone.now())
     Branding.objects.create(
         vendor=vendor, display_name="Acme Software", primary_color="#aa1111", accent_color="#115511"
     )
@@ -69,7 +70,7 @@ def acme(vendor):
 @pytest.fixture
 def umbrella(db):
     vendor = vendor_create(slug="umbrella", name="Umbrella Corp")[0]
-    VendorDomain.objects.create(vendor=vendor, host=UMBRELLA_HOST)
+    VendorDomain.objects.create(vendor=vendor, host=UMBRELLA_HOST, verified_at=timezone.now())
     Branding.objects.create(
         vendor=vendor,
         display_name="Umbrella Cloud",

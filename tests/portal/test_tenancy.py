@@ -125,18 +125,7 @@ def test_account_pages_work_under_the_prefix(acme, globex_admin):
     assert c.get("/p/acme/overview/").status_code == 302
 
 
-def test_domain_added_in_console_serves_at_once_and_removal_stops_it(acme, acme_admin):
-    from portal.models import VendorDomain
-
-    new_host = "downloads.acme.test"
-    assert Client(HTTP_HOST=new_host).get("/accounts/login/").status_code == 404  # cached miss
-    c = sign_in(acme_admin, acme)
-    c.post("/p/acme/console/branding/domains/add", {"host": new_host})
-    page = Client(HTTP_HOST=new_host).get("/accounts/login/")
-    assert page.status_code == 200 and b"Acme Software" in page.content
-    domain = VendorDomain.objects.get(host=new_host)
-    c.post(f"/p/acme/console/branding/domains/{domain.pk}/remove")
-    assert Client(HTTP_HOST=new_host).get("/accounts/login/").status_code == 404
+# A domain added in the console serves only once verified: tests/portal/test_domains.py.
 
 
 def test_a_host_taken_by_another_vendor_cannot_be_added(acme, acme_admin, umbrella):

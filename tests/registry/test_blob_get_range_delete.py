@@ -257,7 +257,7 @@ def test_delete_without_credentials_is_unauthorized(anonymous_client, repo_name,
     assert response.status_code == 401
     assert codes(response) == ["UNAUTHORIZED"]
     assert response["WWW-Authenticate"] == (
-        'Bearer realm="http://testserver/v2/token",service="127.0.0.1:8000",'
+        'Bearer realm="http://127.0.0.1:8000/v2/token",service="127.0.0.1:8000",'
         f'scope="repository:{repo_name}:delete"'
     )
     assert RepositoryBlob.objects.filter(repository__name=repo_name, blob_id=digest).exists()

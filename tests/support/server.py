@@ -50,9 +50,12 @@ class LiveRegistry:
             "DATA_DIR": str(settings.DATA_DIR),
             "DATABASE_URL": database_url(),
             "PORT": str(self.port),
-            # The address tests name in token requests and expect in links; the server's
-            # own default (its PORT) is tested in tests/test_public_url.py.
-            "DISTR_PUBLIC_URL": settings.DISTR_PUBLIC_URL,
+            # Its real address is its public URL: mail links and the token realm come
+            # from configuration only, never the Host header. The token service stays the
+            # name tests use in token requests; the server's own default (its PORT) is
+            # tested in tests/readme/test_public_url.py.
+            "DISTR_PUBLIC_URL": f"http://{self.host}",
+            "REGISTRY_SERVICE": settings.REGISTRY_SERVICE,
             "WEB_CONCURRENCY": "2",
             "GUNICORN_ACCESS_LOG": "",
             **(extra_env or {}),

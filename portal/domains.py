@@ -1,0 +1,40 @@
+"""Domain ownership: the DNS TXT lookup behind `domain_verify` (portal/services.py).
+
+A vendor proves it controls a host by publishing its domain's token in a TXT record at
+`_distr-challenge.<host>`, as ACME's DNS-01 does. DNS rather than a file served over HTTP:
+a claimed host already pointing at this install would serve whatever distr serves there,
+so an HTTP token would prove only that the host reaches distr, not who owns it.
+"""
+
+import dns.exception
+import dns.nameserver
+import dns.resolver
+from django.conf import settings
+
+
+class DomainCheckError(Exception):
+    """The lookup itself failed (timeout, SERVFAIL): try again later."""
+
+
+def _resolver() -> dns.resolver.Resolver:
+    configured = settings.DISTR_DNS_NAMESERVERS
+    resolver = dns.resolver.Resolver(configure=not configured)
+    if configured:
+        servers = []
+        for entry in configured:
+            address, _, port = entry.rpartition(":") if entry.count(":") == 1 else (entry, "", "")
+            servers.append(dns.nameserver.Do53Nameserver(address, int(port or 53)))
+        resolver.nameservers = servers
+    resolver.lifetime = settings.DISTR_DNS_TIMEOUT_SECONDS
+    return resolver
+
+
+def txt_values(name: str) -> list[str]:
+    """The TXT strings at `name` (each record's character-strings joined); [] if none."""
+    try:
+        answer = _resolver().resolve(name, "TXT", search=False)
+    except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
+        return []
+    except dns.exception.DNSException as error:
+        raise DomainCheckError(f"DNS lookup of {name} failed ({type(error).__name__})") from error
+    return [b"".join(record.strings).decode("utf-8", "replace").strip() for record in answer]
