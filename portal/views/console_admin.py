@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -28,6 +29,7 @@ from portal.services import (
     staff_role_change,
 )
 from portal.views.access import staff_page
+from portal.views.confirm import confirmation_page
 from portal.views.customer import (
     MINT_STALE,
     MINT_USED,
@@ -117,6 +119,22 @@ def repository_delete_reference(request, name):
     """Delete a tag (the manifest stays) or a manifest by digest (its tags go with it)."""
     repository = _repository_or_404(request, name)
     reference = request.POST.get("reference", "")
+    by_digest = reference.startswith("sha256:") or reference.startswith("sha512:")
+    ask = confirmation_page(
+        request,
+        title=f"Delete {'manifest' if by_digest else 'tag'} {reference} of {repository.name}?",
+        consequence=(
+            "The manifest and every tag on it are removed; clients pinned to this digest "
+            "can no longer pull it."
+            if by_digest
+            else f"Clients pulling {repository.name}:{reference} get “manifest unknown”. "
+            "The manifest stays, and so do other tags on it."
+        ),
+        action="Delete",
+        back_url=reverse("portal:console-repository", args=[repository.name]),
+    )
+    if ask:
+        return ask
     try:
         manifest_delete(repository=repository, reference=reference, actor=f"user:{request.user.pk}")
     except RegistryError as exc:
@@ -174,6 +192,16 @@ def push_token_revoke(request, token_id):
     token = selectors.token_get(vendor=request.vendor, token_id=token_id)
     if token is None:
         raise Http404("no such token")
+    ask = confirmation_page(
+        request,
+        title=f"Revoke CI token “{token.name}”?",
+        consequence="Pushes with this token are refused from the next request on. "
+        "This cannot be undone.",
+        action="Revoke token",
+        back_url=reverse("portal:console-tokens"),
+    )
+    if ask:
+        return ask
     if token_revoke(token=token, revoked_by=request.user):
         messages.success(request, f"Token “{token.name}” revoked.")
     return redirect("portal:console-tokens")

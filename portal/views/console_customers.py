@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from customers.services import customer_create, customer_set_suspended, customer_update
@@ -29,6 +30,7 @@ from portal.invitations import InvitationError, invitation_create, invitation_re
 from portal.mail import invitation_send
 from portal.services import customer_member_remove
 from portal.views.access import staff_page
+from portal.views.confirm import confirmation_page
 
 
 def _customer_or_404(request, slug):
@@ -118,6 +120,16 @@ def _today():
 def customer_suspend(request, slug):
     customer = _customer_or_404(request, slug)
     suspend = request.POST.get("suspend") == "1"
+    ask = suspend and confirmation_page(
+        request,
+        title=f"Suspend {customer.name}?",
+        consequence=f"Every pull token of {customer.name} is refused from the next request "
+        "on, and its users can no longer sign in to the portal. Resuming restores both.",
+        action="Suspend customer",
+        back_url=reverse("portal:console-customer", args=[customer.slug]),
+    )
+    if ask:
+        return ask
     customer_set_suspended(customer=customer, suspended=suspend, changed_by=request.user)
     messages.success(
         request,
@@ -280,6 +292,16 @@ def license_status(request, license_id):
     status = request.POST.get("status")
     if status not in ("active", "suspended"):
         raise Http404("unknown status")
+    ask = status == "suspended" and confirmation_page(
+        request,
+        title=f"Suspend license “{license.name}”?",
+        consequence=f"{license.customer.name} can no longer pull what this license covers, "
+        "from the next request on (other licenses still count). Reactivating restores it.",
+        action="Suspend license",
+        back_url=reverse("portal:console-license", args=[license.pk]),
+    )
+    if ask:
+        return ask
     license_set_status(license=license, status=status)
     _audit_license(request, "license.updated", license, status=status)
     messages.success(request, f"License {'suspended' if status == 'suspended' else 'reactivated'}.")

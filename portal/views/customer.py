@@ -9,6 +9,7 @@ from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from customers.services import TokenError, token_mint, token_revoke
@@ -18,6 +19,7 @@ from portal.invitations import InvitationError, invitation_create, invitation_re
 from portal.mail import invitation_send
 from portal.services import customer_member_remove
 from portal.views.access import customer_page
+from portal.views.confirm import confirmation_page
 
 
 def registry_host() -> str:
@@ -164,6 +166,16 @@ def token_revoke_view(request, token_id: int):
     if not access.is_customer_admin and token.created_by_id != request.user.pk:
         messages.error(request, "Only its creator or an admin can revoke this token.")
         return redirect("portal:tokens")
+    ask = confirmation_page(
+        request,
+        title=f"Revoke token “{token.name}”?",
+        consequence="Every machine that pulls with this token is refused from the next "
+        "request on. This cannot be undone: a new token would have a new secret.",
+        action="Revoke token",
+        back_url=reverse("portal:tokens"),
+    )
+    if ask:
+        return ask
     if token_revoke(token=token, revoked_by=request.user):
         messages.success(request, f"Token “{token.name}” revoked. It stops working at once.")
     return redirect("portal:tokens")

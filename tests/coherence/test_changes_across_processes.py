@@ -230,11 +230,21 @@ def test_console_suspends_license_and_customer(install, world):
     path = manifest_path(world, "1.0")
     warm(install, world, path)
     session = console_session(install)
-    console_post(session, install, f"licenses/{world['license']}/status", {"status": "suspended"})
+    console_post(
+        session,
+        install,
+        f"licenses/{world['license']}/status",
+        {"status": "suspended", "confirmed": "1"},
+    )
     all_answer(install, path, world["jwt"], 403, "license 'Support 1.x' is suspended")
     console_post(session, install, f"licenses/{world['license']}/status", {"status": "active"})
     all_answer(install, path, world["jwt"], 200)
-    console_post(session, install, f"customers/{world['customer']}/suspend", {"suspend": "1"})
+    console_post(
+        session,
+        install,
+        f"customers/{world['customer']}/suspend",
+        {"suspend": "1", "confirmed": "1"},
+    )
     all_answer(install, path, world["jwt"], 403, "your account is suspended")
     console_post(session, install, f"customers/{world['customer']}/suspend", {"suspend": "0"})
     all_answer(install, path, world["jwt"], 200)

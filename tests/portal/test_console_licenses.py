@@ -240,7 +240,9 @@ def test_remove_grant_and_suspend_license(staff, customer, pushed):
     grant = license.grants.get()
     staff.post(f"/p/acme/console/grants/{grant.pk}/remove")
     assert not LicenseGrant.objects.filter(pk=grant.pk).exists()
-    staff.post(f"/p/acme/console/licenses/{license.pk}/status", {"status": "suspended"})
+    staff.post(
+        f"/p/acme/console/licenses/{license.pk}/status", {"status": "suspended", "confirmed": "1"}
+    )
     license.refresh_from_db()
     assert license.status == "suspended"
     assert (

@@ -99,7 +99,7 @@ def test_revoke_in_portal_stops_the_registry(
     assert puller.get("/v2/acme/app/manifests/1.1").status_code == 200  # now cached as live
     token = AccessToken.objects.get(name="prod cluster")
     with django_capture_on_commit_callbacks(execute=True):
-        response = c.post(f"/p/acme/tokens/{token.pk}/revoke", follow=True)
+        response = c.post(f"/p/acme/tokens/{token.pk}/revoke", {"confirmed": "1"}, follow=True)
     assert "revoked" in " ".join(str(m) for m in response.context["messages"])
     token.refresh_from_db()
     assert token.revoked_at is not None
@@ -178,7 +178,9 @@ def test_push_token_revoke_in_console(
     assert client.get("/v2/_catalog").status_code == 200
     token = AccessToken.objects.get(kind="push")
     with django_capture_on_commit_callbacks(execute=True):
-        sign_in(acme_admin, acme).post(f"/p/acme/console/tokens/{token.pk}/revoke")
+        sign_in(acme_admin, acme).post(
+            f"/p/acme/console/tokens/{token.pk}/revoke", {"confirmed": "1"}
+        )
     token.refresh_from_db()
     assert token.revoked_at is not None
     assert client.get("/v2/_catalog").status_code == 401
@@ -254,7 +256,7 @@ def test_suspend_through_console_refuses_pull(
     assert puller.get("/v2/acme/app/manifests/1.1").status_code == 200
     with django_capture_on_commit_callbacks(execute=True):
         response = sign_in(acme_admin, acme).post(
-            "/p/acme/console/customers/globex/suspend", {"suspend": "1"}
+            "/p/acme/console/customers/globex/suspend", {"suspend": "1", "confirmed": "1"}
         )
     assert response.status_code == 302
     customer.refresh_from_db()

@@ -194,9 +194,11 @@ def test_acme_console_gets_404_for_umbrella_objects(acme_admin, customer, umbrel
 
     posts = {
         "/p/acme/console/customers/initech/": {"name": "Hacked"},
-        "/p/acme/console/customers/initech/suspend": {"suspend": "1"},
+        "/p/acme/console/customers/initech/suspend": {"suspend": "1", "confirmed": "1"},
         "/p/acme/console/customers/initech/invite": {"email": "x@x.test", "role": "admin"},
-        f"/p/acme/console/customers/initech/invitations/{w['invitation'].pk}/revoke": {},
+        f"/p/acme/console/customers/initech/invitations/{w['invitation'].pk}/revoke": {
+            "confirmed": "1"
+        },
         f"/p/acme/console/customers/initech/members/{w['member'].pk}/remove": {},
         "/p/acme/console/customers/initech/licenses/new": {
             "name": "x",
@@ -206,19 +208,25 @@ def test_acme_console_gets_404_for_umbrella_objects(acme_admin, customer, umbrel
             "name": "Hacked",
             "valid_from": "2024-01-01",
         },
-        f"/p/acme/console/licenses/{w['license'].pk}/status": {"status": "suspended"},
+        f"/p/acme/console/licenses/{w['license'].pk}/status": {
+            "status": "suspended",
+            "confirmed": "1",
+        },
         f"/p/acme/console/licenses/{w['license'].pk}/grants/add": {
             "repository": "umbrella/secret",
             "rule": "glob",
             "pattern": "*",
         },
         f"/p/acme/console/grants/{w['grant'].pk}/remove": {},
-        f"/p/acme/console/tokens/{w['push'].pk}/revoke": {},
-        f"/p/acme/console/tokens/{w['pull'].pk}/revoke": {},
-        "/p/acme/console/repositories/umbrella/secret/delete": {"reference": "1.0"},
+        f"/p/acme/console/tokens/{w['push'].pk}/revoke": {"confirmed": "1"},
+        f"/p/acme/console/tokens/{w['pull'].pk}/revoke": {"confirmed": "1"},
+        "/p/acme/console/repositories/umbrella/secret/delete": {
+            "reference": "1.0",
+            "confirmed": "1",
+        },
         f"/p/acme/console/staff/{w['staff_member'].pk}/role": {"role": "viewer"},
         f"/p/acme/console/staff/{w['staff_member'].pk}/remove": {},
-        f"/p/acme/console/staff/invitations/{w['staff_invitation'].pk}/revoke": {},
+        f"/p/acme/console/staff/invitations/{w['staff_invitation'].pk}/revoke": {"confirmed": "1"},
     }
     for path, data in posts.items():
         assert c.post(path, data).status_code == 404, path
@@ -250,7 +258,7 @@ def test_acme_customer_user_sees_only_acme_customers_data(
     assert "acme/app" in artifacts
     assert "umbrella/secret" not in artifacts
     # Revoking another vendor's customer's token by id: 404 and still live.
-    response = c.post(f"/p/acme/tokens/{umbrella_world['pull'].pk}/revoke")
+    response = c.post(f"/p/acme/tokens/{umbrella_world['pull'].pk}/revoke", {"confirmed": "1"})
     assert response.status_code == 404
     assert AccessToken.objects.get(pk=umbrella_world["pull"].pk).revoked_at is None
 

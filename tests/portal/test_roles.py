@@ -45,7 +45,10 @@ def write_posts(world) -> dict:
             {"name": "Hooli", "slug": "hooli"},
         ),
         "customer edit": ("/p/acme/console/customers/globex/", {"name": "Renamed"}),
-        "customer suspend": ("/p/acme/console/customers/globex/suspend", {"suspend": "1"}),
+        "customer suspend": (
+            "/p/acme/console/customers/globex/suspend",
+            {"suspend": "1", "confirmed": "1"},
+        ),
         "license create": (
             "/p/acme/console/customers/globex/licenses/new",
             {"name": "Second", "valid_from": "2024-01-01"},
@@ -56,7 +59,7 @@ def write_posts(world) -> dict:
         ),
         "license status": (
             f"/p/acme/console/licenses/{license.pk}/status",
-            {"status": "suspended"},
+            {"status": "suspended", "confirmed": "1"},
         ),
         "grant add": (
             f"/p/acme/console/licenses/{license.pk}/grants/add",
@@ -70,9 +73,12 @@ def write_posts(world) -> dict:
         "push token mint": ("/p/acme/console/tokens/", {"name": "ci", "expires_in_days": "30"}),
         "push token revoke": (
             f"/p/acme/console/tokens/{AccessToken.objects.filter(kind='push').first().pk}/revoke",
-            {},
+            {"confirmed": "1"},
         ),
-        "delete tag": ("/p/acme/console/repositories/acme/app/delete", {"reference": "1.1"}),
+        "delete tag": (
+            "/p/acme/console/repositories/acme/app/delete",
+            {"reference": "1.1", "confirmed": "1"},
+        ),
         "branding": (
             "/p/acme/console/branding/",
             {"display_name": "Pwned", "primary_color": "#000000", "accent_color": "#000000"},
@@ -195,7 +201,7 @@ def test_maintainer_manages_customers_licenses_and_tokens(world, acme, acme_main
     assert AccessToken.objects.filter(kind="push", name="deploy", revoked_at=None).exists()
     c.post("/p/acme/console/customers/hooli/invite", {"email": "a@hooli.test", "role": "admin"})
     assert Invitation.objects.filter(email="a@hooli.test").exists()
-    c.post("/p/acme/console/repositories/acme/app/delete", {"reference": "2.0"})
+    c.post("/p/acme/console/repositories/acme/app/delete", {"reference": "2.0", "confirmed": "1"})
     assert not Tag.objects.filter(repository__name="acme/app", name="2.0").exists()
 
 
@@ -319,11 +325,11 @@ def test_member_revokes_own_token_not_a_colleagues(acme, customer, globex_admin,
     page = c.get("/p/acme/tokens/").content.decode()
     assert f"/tokens/{mine.pk}/revoke" in page
     assert f"/tokens/{theirs.pk}/revoke" not in page
-    response = c.post(f"/p/acme/tokens/{theirs.pk}/revoke", follow=True)
+    response = c.post(f"/p/acme/tokens/{theirs.pk}/revoke", {"confirmed": "1"}, follow=True)
     assert "Only its creator or an admin" in messages_text(response)
     theirs.refresh_from_db()
     assert theirs.revoked_at is None
-    c.post(f"/p/acme/tokens/{mine.pk}/revoke")
+    c.post(f"/p/acme/tokens/{mine.pk}/revoke", {"confirmed": "1"})
     mine.refresh_from_db()
     assert mine.revoked_at is not None
 
@@ -332,7 +338,7 @@ def test_customer_admin_revokes_a_colleagues_token(acme, customer, globex_admin,
     theirs = token_mint(
         vendor=acme, customer=customer, kind="pull", name="theirs", created_by=globex_member
     ).token
-    sign_in(globex_admin, acme).post(f"/p/acme/tokens/{theirs.pk}/revoke")
+    sign_in(globex_admin, acme).post(f"/p/acme/tokens/{theirs.pk}/revoke", {"confirmed": "1"})
     theirs.refresh_from_db()
     assert theirs.revoked_at is not None
 

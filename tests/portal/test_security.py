@@ -134,7 +134,7 @@ def test_registry_unknown_route_keeps_the_oci_envelope(client, acme):
 def test_console_actions_appear_in_the_audit_log(acme, acme_admin, customer):
     c = sign_in(acme_admin, acme)
     c.post("/p/acme/console/customers/", {"name": "Hooli", "slug": "hooli"})
-    c.post("/p/acme/console/customers/hooli/suspend", {"suspend": "1"})
+    c.post("/p/acme/console/customers/hooli/suspend", {"suspend": "1", "confirmed": "1"})
     post_mint(c, "/p/acme/console/tokens/", {"name": "ci", "expires_in_days": "30"})
     actions = list(AuditEvent.objects.filter(vendor=acme).values_list("action", "actor", "target"))
     actor = f"user:{acme_admin.pk}"

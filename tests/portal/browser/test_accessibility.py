@@ -151,3 +151,42 @@ def test_pages_run_under_the_content_security_policy(live_registry, portal_conte
     page.locator("#grant-preview >> text=2 tags").wait_for()  # portal.js ran
     page.goto(portal_url(live_registry, HOST, "/accounts/2fa/"))
     assert violations == []
+
+
+@pytest.mark.parametrize("width", [1280, 375])
+def test_destructive_actions_ask_first_without_javascript(
+    live_registry, portal_content, browser, axe_script, width
+):
+    """Suspend customer, suspend license and delete tag each open a confirmation page
+    (no JavaScript needed) that passes axe, fits the screen, and changes nothing until
+    its button is pressed."""
+    context = browser.new_context(
+        java_script_enabled=False, viewport={"width": width, "height": 900}
+    )
+    page = context.new_page()
+    sign_in(page, portal_url(live_registry, HOST, "/accounts/login/"), "admin@acme.test")
+    page.goto(portal_url(live_registry, HOST, "/console/customers/initech/"))
+    page.click("button:has-text('Suspend')")
+    assert page.inner_text("main h1") == "Suspend Initech?"
+    assert width > 375 or page.evaluate("document.documentElement.scrollWidth") <= 375
+    screenshot(page, f"confirm-suspend-{width}")
+    page.click("a:has-text('Cancel')")
+    assert "suspended" not in page.inner_text("main").lower()
+    page.goto(portal_url(live_registry, HOST, f"/console/licenses/{portal_content['license']}/"))
+    page.click("button:has-text('Suspend')")
+    assert page.inner_text("main h1") == "Suspend license “Initech 1.x”?"
+    page.click("button:has-text('Suspend license')")
+    assert "License suspended." in page.inner_text("main")
+    page.goto(portal_url(live_registry, HOST, f"/console/repositories/{portal_content['repo']}/"))
+    page.click("button[aria-label='Delete tag 1.1']")
+    assert page.inner_text("main h1") == f"Delete tag 1.1 of {portal_content['repo']}?"
+    context.close()
+    # axe needs its script: the same page, with JavaScript, for the check.
+    checked = browser.new_context(
+        bypass_csp=True, viewport={"width": width, "height": 900}
+    ).new_page()
+    sign_in(checked, portal_url(live_registry, HOST, "/accounts/login/"), "admin@acme.test")
+    checked.goto(portal_url(live_registry, HOST, "/console/customers/initech/"))
+    checked.click("button:has-text('Suspend')")
+    assert axe_violations(checked, axe_script) == []
+    checked.context.close()

@@ -104,8 +104,11 @@ def test_vendor_invites_customer_who_pulls_with_a_self_minted_token(
         pull_image(live_registry, repo_name, "2.0", creds, tmp_path / "denied")
 
     # Revoke in the browser: skopeo is refused (within the principal cache's 2 s).
-    user.once("dialog", lambda dialog: dialog.accept())
     user.click("button[aria-label='Revoke build server']")
+    # The server asks first (no JavaScript needed); cancelling would change nothing.
+    assert user.inner_text("h1") == "Revoke token “build server”?"
+    screenshot(user, "journey-revoke-confirm")
+    user.click("button:text('Revoke token')")
     assert "revoked" in user.inner_text("main").lower()
     deadline = time.monotonic() + 10
     while True:
