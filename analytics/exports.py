@@ -20,6 +20,19 @@ def rows_to_csv(rows: list[dict], columns: list[str] | None = None) -> str:
     return out.getvalue()
 
 
+def csv_stream(rows, columns: list[str]):
+    """The same CSV as rows_to_csv, a line at a time (for StreamingHttpResponse): an
+    export of any length never sits in memory."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    for values in ([columns], ([_cell(row.get(c)) for c in columns] for row in rows)):
+        for line in values:
+            writer.writerow(line)
+            yield out.getvalue()
+            out.seek(0)
+            out.truncate()
+
+
 def rows_to_json(rows: list[dict]) -> str:
     return json.dumps(rows, default=_json_default, indent=2)
 

@@ -153,6 +153,7 @@ class AuditEvent(models.Model):
         DOMAIN_VERIFIED = "domain.verified"
         DOMAIN_REMOVED = "domain.removed"
         LOGIN = "user.login"
+        LOGIN_FAILED = "user.login_failed"
 
     vendor = models.ForeignKey(
         Vendor, null=True, blank=True, on_delete=models.CASCADE, related_name="audit_events"

@@ -25,6 +25,16 @@ def token_authenticate(*, secret: str) -> AccessToken | None:
     return token
 
 
+def token_refused(*, secret: str) -> AccessToken | None:
+    """The token this secret really belongs to when it is revoked or expired (None for
+    an unknown or wrong secret): its vendor's audit log should show the refusal."""
+    prefix = secret_prefix(secret)
+    token = token_get_by_prefix(prefix=prefix) if prefix else None
+    if token is None or not secret_matches(secret, token.secret_hash) or token_is_live(token):
+        return None
+    return token
+
+
 def token_is_live(token: AccessToken) -> bool:
     if token.revoked_at is not None:
         return False

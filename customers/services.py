@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from customers import request_context
 from customers.models import AccessToken, AuditEvent, Customer, Vendor
 from customers.tokens import secret_generate, secret_hash, secret_prefix
 from registry.changes import customer_changed, token_changed
@@ -162,7 +163,8 @@ def audit_record(
         action=action,
         actor=actor[:200],
         target=target[:400],
-        client_address=client_address or None,
+        # Inside a request, the client's address unless the caller names one.
+        client_address=client_address or request_context.client_address.get(),
         details=details or {},
     )
 
@@ -194,7 +196,9 @@ def customer_update(
     return customer
 
 
-def customer_set_suspended(*, customer: Customer, suspended: bool, changed_by=None) -> Customer:
+def customer_set_suspended(
+    *, customer: Customer, suspended: bool, changed_by=None, actor: str = ""
+) -> Customer:
     """Suspend (nothing pulls, nobody signs in) or resume a customer. Replaces the
     customer's generation in the same transaction, so entitlements change with the commit."""
     with transaction.atomic():
@@ -207,7 +211,7 @@ def customer_set_suspended(*, customer: Customer, suspended: bool, changed_by=No
                 if suspended
                 else AuditEvent.Action.CUSTOMER_RESUMED
             ),
-            actor=_user_actor(changed_by),
+            actor=actor or _user_actor(changed_by),
             target=f"customer:{customer.slug}",
         )
         customer_changed(customer_id=customer.pk)

@@ -1,6 +1,7 @@
 """License writes. Every change replaces the customer's generation inside its transaction
 (registry/changes.py), so every process's cached entitlements change with the commit; grant
-changes write their audit row in the same transaction."""
+changes and every license change write their audit row in the same transaction, with the
+actor the caller names (`user:<id>` from the console, `command:<name>` from a command)."""
 
 import datetime
 
@@ -29,6 +30,7 @@ def license_create(
     valid_from: datetime.date | None = None,
     valid_until: datetime.date | None = None,
     notes: str = "",
+    actor: str = "system",
 ) -> License:
     if customer.vendor_id != vendor.id:
         raise LicenseError("that customer belongs to another vendor")
@@ -46,6 +48,7 @@ def license_create(
             valid_until=valid_until,
             notes=notes,
         )
+        _license_audit(license, AuditEvent.Action.LICENSE_CREATED, actor)
         _customer_changed(customer.id)
     return license
 
@@ -57,6 +60,7 @@ def license_update(
     valid_from: datetime.date,
     valid_until: datetime.date | None,
     notes: str = "",
+    actor: str = "system",
 ) -> License:
     if not name.strip():
         raise LicenseError("a license needs a name")
@@ -72,6 +76,7 @@ def license_update(
             valid_until,
             notes,
         )
+        _license_audit(license, AuditEvent.Action.LICENSE_UPDATED, actor)
         _customer_changed(license.customer_id)
     return license
 
@@ -130,12 +135,23 @@ def _grant_audit(grant: LicenseGrant, action: str, actor: str) -> None:
     )
 
 
-def license_set_status(*, license: License, status: str) -> License:
+def license_set_status(*, license: License, status: str, actor: str = "system") -> License:
     with transaction.atomic():
         License.objects.filter(pk=license.pk).update(status=status)
         license.status = status
+        _license_audit(license, AuditEvent.Action.LICENSE_UPDATED, actor, status=status)
         _customer_changed(license.customer_id)
     return license
+
+
+def _license_audit(license: License, action: str, actor: str, **details) -> None:
+    audit_record(
+        vendor=license.vendor,
+        action=action,
+        actor=actor,
+        target=f"license:{license.pk}",
+        details={"customer": license.customer.slug, "name": license.name, **details},
+    )
 
 
 def license_suspend(*, license: License) -> License:

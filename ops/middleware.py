@@ -11,6 +11,7 @@ import uuid
 from django.conf import settings
 from django.http import HttpResponse, JsonResponse
 
+from customers import request_context
 from ops import health, metrics
 
 request_log = logging.getLogger("distr.request")
@@ -41,7 +42,12 @@ class ClientAddressMiddleware:
             request.META["REMOTE_ADDR"] = self.client_address(
                 peer, request.META.get("HTTP_X_FORWARDED_FOR", "")
             )
-        return self.get_response(request)
+        # Audit rows written while this request runs record where it came from.
+        reset = request_context.client_address.set(request.META.get("REMOTE_ADDR") or None)
+        try:
+            return self.get_response(request)
+        finally:
+            request_context.client_address.reset(reset)
 
     def client_address(self, peer: str, forwarded_for: str) -> str:
         address = peer

@@ -5,6 +5,7 @@ import datetime
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db.models import Count, Q
 from django.utils import timezone
 
@@ -181,24 +182,75 @@ def customer_member_get(*, vendor: Vendor, customer: Customer, member_id: int):
     )
 
 
+User = get_user_model()
 AUDIT_PAGE = 50
 
 
 def audit_events(
-    *, vendor: Vendor, action: str = "", actor: str = "", since=None, until=None, before_id=None
+    *,
+    vendor: Vendor,
+    action: str = "",
+    actor: str = "",
+    since=None,
+    until=None,
+    before_id=None,
+    limit: int | None = AUDIT_PAGE + 1,
 ):
+    """The vendor's audit rows, newest first. `actor` matches the stored actor or what the
+    log shows for it (a user's email, a token's name)."""
     events = AuditEvent.objects.filter(vendor=vendor)
     if action:
         events = events.filter(action=action)
     if actor:
-        events = events.filter(actor__icontains=actor)
+        users = User.objects.filter(email__icontains=actor).values_list("pk", flat=True)[:100]
+        tokens = AccessToken.objects.filter(vendor=vendor, name__icontains=actor).values_list(
+            "prefix", flat=True
+        )[:100]
+        events = events.filter(
+            Q(actor__icontains=actor)
+            | Q(actor__in=[f"user:{pk}" for pk in users])
+            | Q(actor__in=[f"token:{prefix}" for prefix in tokens])
+        )
     if since:
         events = events.filter(created_at__date__gte=since)
     if until:
         events = events.filter(created_at__date__lte=until)
     if before_id:
         events = events.filter(pk__lt=before_id)
-    return events.order_by("-pk")[: AUDIT_PAGE + 1]
+    events = events.order_by("-pk")
+    return events[:limit] if limit else events
+
+
+def audit_actor_labels(*, vendor: Vendor, actors: set[str]) -> dict[str, str]:
+    """How the log names each stored actor: `user:3` → the user's email, `token:<prefix>`
+    → "CI token “name”" or "pull token “name” (Customer)", `command:grant` → "command
+    grant"; anything else as stored. Two queries for a page, whatever its length."""
+    user_ids = {a[5:] for a in actors if a.startswith("user:") and a[5:].isdigit()}
+    prefixes = {a[6:] for a in actors if a.startswith("token:")}
+    emails = dict(User.objects.filter(pk__in=user_ids).values_list("pk", "email"))
+    tokens = {
+        t.prefix: t
+        for t in AccessToken.objects.select_related("customer").filter(
+            vendor=vendor, prefix__in=prefixes
+        )
+    }
+    labels = {}
+    for actor in actors:
+        kind, _, rest = actor.partition(":")
+        if kind == "user" and rest.isdigit() and int(rest) in emails:
+            labels[actor] = emails[int(rest)]
+        elif kind == "token" and rest in tokens:
+            token = tokens[rest]
+            labels[actor] = (
+                f"pull token “{token.name}” ({token.customer.name})"
+                if token.customer_id
+                else f"CI token “{token.name}”"
+            )
+        elif kind == "command":
+            labels[actor] = f"command {rest}"
+        else:
+            labels[actor] = actor
+    return labels
 
 
 def domain_list_pending(*, hosts: list[str] | None = None):

@@ -126,6 +126,7 @@ urlpatterns = [
         name="console-staff-invitation-revoke",
     ),
     path("console/audit/", console_admin.audit_log, name="console-audit"),
+    path("console/audit/export.csv", console_admin.audit_export, name="console-audit-export"),
     path("console/analytics/", analytics.dashboard, name="console-analytics"),
     path(
         "console/analytics/export/<str:table>.csv",

@@ -20,7 +20,7 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from customers.models import AccessToken, AuditEvent
-from customers.selectors import token_authenticate, token_get_by_prefix
+from customers.selectors import token_authenticate, token_get_by_prefix, token_refused
 from customers.services import audit_record, token_touch
 from registry.changes import (
     Generations,
@@ -118,7 +118,7 @@ def principal_from_secret(secret: str, *, request) -> Principal | None:
         )
     token = token_authenticate(secret=secret) if secret else None
     if token is None:
-        _failure_record(request, address)
+        _failure_record(request, address, refused=token_refused(secret=secret) if secret else None)
         return None
     token_touch(token=token)
     return principal_for_token(token)
@@ -128,7 +128,7 @@ def _failures_key(address: str) -> str:
     return f"registry:authfail-count:{address}:{int(time.time()) // 60}"
 
 
-def _failure_record(request, address: str) -> None:
+def _failure_record(request, address: str, refused: AccessToken | None = None) -> None:
     """Count the failure in the shared cache (every process sees the same count), and
     audit it: one row per client address per minute, so a flood of bad credentials cannot
     grow the audit table at request rate."""
@@ -138,13 +138,19 @@ def _failure_record(request, address: str) -> None:
         cache.incr(key)
     except ValueError:  # evicted between add and incr: count it again
         cache.add(key, 1, 120)
-    if not cache.add(f"registry:authfail:{address}", 1, AUTH_FAILURE_WINDOW_SECONDS):
+    who = f"token:{refused.prefix}" if refused else "unknown"
+    if not cache.add(f"registry:authfail:{address}:{who}", 1, AUTH_FAILURE_WINDOW_SECONDS):
         return
+    details = {"path": request.path[:200], "window_seconds": AUTH_FAILURE_WINDOW_SECONDS}
+    if refused is not None:  # a real secret of a dead token: the vendor's log shows it
+        details["reason"] = "revoked" if refused.revoked_at else "expired"
     audit_record(
+        vendor=refused.vendor if refused else None,
         action=AuditEvent.Action.AUTH_FAILED,
-        actor="unknown",
+        actor=who,
+        target=refused.name if refused else "",
         client_address=request.META.get("REMOTE_ADDR"),
-        details={"path": request.path[:200], "window_seconds": AUTH_FAILURE_WINDOW_SECONDS},
+        details=details,
     )
 
 

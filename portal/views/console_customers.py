@@ -199,29 +199,21 @@ def license_create_view(request, slug):
         messages.error(request, "License not created: " + _errors(form))
         return redirect("portal:console-customer", slug=customer.slug)
     try:
-        license = license_create(vendor=request.vendor, customer=customer, **form.cleaned_data)
+        license = license_create(
+            vendor=request.vendor,
+            customer=customer,
+            actor=f"user:{request.user.pk}",
+            **form.cleaned_data,
+        )
     except LicenseError as exc:
         messages.error(request, str(exc))
         return redirect("portal:console-customer", slug=customer.slug)
-    _audit_license(request, "license.created", license)
     messages.success(request, f"License “{license.name}” created. Now add what it grants.")
     return redirect("portal:console-license", license_id=license.pk)
 
 
 def _errors(form) -> str:
     return "; ".join(f"{field}: {' '.join(errs)}" for field, errs in form.errors.items())
-
-
-def _audit_license(request, action, license, **details):
-    from customers.services import audit_record
-
-    audit_record(
-        vendor=request.vendor,
-        action=action,
-        actor=f"user:{request.user.pk}",
-        target=f"license:{license.pk}",
-        details={"customer": license.customer.slug, "name": license.name, **details},
-    )
 
 
 def _license_or_404(request, license_id):
@@ -250,11 +242,10 @@ def license_detail(request, license_id):
     )
     if request.method == "POST" and form.is_valid():
         try:
-            license_update(license=license, **form.cleaned_data)
+            license_update(license=license, actor=f"user:{request.user.pk}", **form.cleaned_data)
         except LicenseError as exc:
             form.add_error(None, str(exc))
         else:
-            _audit_license(request, "license.updated", license)
             messages.success(request, "License saved.")
             return redirect("portal:console-license", license_id=license.pk)
     return _license_page(request, license, form=form, grant_form=_grant_form(request))
@@ -302,8 +293,7 @@ def license_status(request, license_id):
     )
     if ask:
         return ask
-    license_set_status(license=license, status=status)
-    _audit_license(request, "license.updated", license, status=status)
+    license_set_status(license=license, status=status, actor=f"user:{request.user.pk}")
     messages.success(request, f"License {'suspended' if status == 'suspended' else 'reactivated'}.")
     return redirect("portal:console-license", license_id=license.pk)
 

@@ -20,5 +20,5 @@ class Command(BaseCommand):
         row = customer_get(vendor=vendor_row, slug=customer) if vendor_row else None
         if row is None:
             raise CommandError(f"no customer {customer!r} of vendor {vendor!r}")
-        customer_set_suspended(customer=row, suspended=not resume)
+        customer_set_suspended(customer=row, suspended=not resume, actor="command:suspendcustomer")
         self.stdout.write(f"{'resumed' if resume else 'suspended'} customer {vendor}/{customer}")

@@ -30,6 +30,7 @@ class Command(BaseCommand):
                 name=name,
                 valid_from=_date(valid_from),
                 valid_until=_date(until),
+                actor="command:createlicense",
             )
         except LicenseError as exc:
             raise CommandError(str(exc)) from None

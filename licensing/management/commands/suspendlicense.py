@@ -19,6 +19,6 @@ class Command(BaseCommand):
         if license is None:
             raise CommandError(f"no license {license_id}")
         status = License.Status.ACTIVE if resume else License.Status.SUSPENDED
-        license_set_status(license=license, status=status)
+        license_set_status(license=license, status=status, actor="command:suspendlicense")
         verb = "reactivated" if resume else "suspended"
         self.stdout.write(f"{verb} license {license_id} ({license.name})")

@@ -190,3 +190,17 @@ def test_destructive_actions_ask_first_without_javascript(
     checked.click("button:has-text('Suspend')")
     assert axe_violations(checked, axe_script) == []
     checked.context.close()
+
+
+def test_audit_log_reads_at_375px(live_registry, portal_content, new_page, axe_script):
+    """One card per event on a phone: nothing wider than the screen, every field labelled;
+    the signing-in itself is the first event, by email and address."""
+    page = new_page(width=375, height=812)
+    sign_in(page, portal_url(live_registry, HOST, "/accounts/login/"), "admin@acme.test")
+    page.goto(portal_url(live_registry, HOST, "/console/audit/"))
+    _fits(page)
+    first = page.locator("table.stack tbody tr").first
+    assert "admin@acme.test" in first.inner_text()
+    assert first.locator("td[data-label='From']").inner_text() == "127.0.0.1"
+    assert axe_violations(page, axe_script) == []
+    screenshot(page, "audit-375")
