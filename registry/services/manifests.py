@@ -210,6 +210,7 @@ def blob_unlink(*, repository: Repository, digest: Digest, actor: str = "") -> b
                 f"blob {digest} is used by manifest {users[0]} in {repository.name}"
                 f"{_tags_clause(repository, users[0])}; delete the manifest first",
                 detail={"digest": str(digest), "referenced_by": users},
+                headers=_ALLOW,
             )
         deleted, _ = link.delete()
         if deleted:
@@ -219,6 +220,7 @@ def blob_unlink(*, repository: Repository, digest: Digest, actor: str = "") -> b
 
 
 _NAMED = 5  # referencing manifests named in a refusal's detail
+_ALLOW = {"Allow": "GET, HEAD"}  # a 405 names what the resource still allows (RFC 9110)
 
 
 def _tags_clause(repository: Repository, digest: str) -> str:
@@ -245,6 +247,7 @@ def _refuse_if_referenced(repository: Repository, manifest: Manifest) -> None:
             f"manifest {manifest.digest} is a child of index {parents[0]} in "
             f"{repository.name}{_tags_clause(repository, parents[0])}; delete the index first",
             detail={"digest": manifest.digest, "referenced_by": parents},
+            headers=_ALLOW,
         )
 
 
@@ -261,8 +264,9 @@ def _check_blobs_present(repository: Repository, parsed: ParsedManifest) -> list
     # FOR UPDATE on the links (not the shared blob rows): a concurrent blob delete in
     # this repository waits for this push, then sees the new references and refuses.
     present = dict(
-        RepositoryBlob.objects.select_for_update(of=("self",))
+        RepositoryBlob.objects.select_for_update(of=("self",), no_key=True)
         .filter(repository=repository, blob_id__in=wanted)
+        .order_by("blob_id")  # one order for every push: pushes sharing layers never deadlock
         .values_list("blob_id", "blob__size")
     )
     for digest, descriptor in wanted.items():
@@ -284,7 +288,9 @@ def _check_children_present(repository: Repository, parsed: ParsedManifest) -> l
     if not wanted:
         return []
     children = list(
-        Manifest.objects.select_for_update().filter(repository=repository, digest__in=wanted)
+        Manifest.objects.select_for_update(no_key=True)
+        .filter(repository=repository, digest__in=wanted)
+        .order_by("digest")
     )
     missing = wanted - {c.digest for c in children}
     if missing:

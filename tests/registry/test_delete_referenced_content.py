@@ -54,6 +54,7 @@ def test_a_child_of_a_tagged_index_cannot_be_deleted(client, tagged_index):
     _, child, index = tagged_index
     response = client.delete(f"/v2/{REPO}/manifests/{sha256(child)}")
     assert response.status_code == 405
+    assert response["Allow"] == "GET, HEAD"
     assert response.json() == {
         "errors": [
             {
