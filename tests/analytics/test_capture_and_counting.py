@@ -2,6 +2,7 @@
 client's request sequence, replayed in process. The real clients are in tests/clients."""
 
 import datetime
+import uuid
 
 from analytics.ingestion import ingest_pass
 from analytics.models import PullEvent, PullEventOutbox, PullRollup
@@ -157,7 +158,7 @@ def test_events_captured_without_the_kind_are_judged_from_the_database(licensed,
             occurred_at=datetime.datetime.now(datetime.UTC),
         )
         assert "k" not in fields
-        return pull_from_fields(f"db:{reference}", fields)
+        return pull_from_fields(f"db:{uuid.uuid4().hex}", fields)
 
     child = licensed["2.0-children"][0]
     pull_events_store(events=[legacy("2.0", licensed["2.0"]), legacy(child, child)])
