@@ -37,6 +37,19 @@ def test_embedded_mode_writes_the_outbox_and_ingestion_rolls_up(embedded_mode, l
     assert rollup.day == datetime.datetime.now(datetime.UTC).date()
 
 
+def test_capture_records_the_kind_of_manifest_served(embedded_mode, licensed, customer):
+    # The view already holds the manifest row: its kind costs the GET no query.
+    client = pull_client(customer)
+    _pull(client, "1.0")
+    _pull(client, "2.0")
+    _pull(client, licensed["2.0-children"][0])
+    kinds = [
+        (p["ref"], p["k"])
+        for p in PullEventOutbox.objects.order_by("id").values_list("payload", flat=True)
+    ]
+    assert kinds == [("1.0", "m"), ("2.0", "i"), (licensed["2.0-children"][0], "m")]
+
+
 def test_head_and_failed_gets_record_nothing(embedded_mode, licensed, customer):
     client = pull_client(customer)
     _pull(client, "1.0", method="head")
