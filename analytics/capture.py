@@ -20,11 +20,13 @@ from analytics.outbox_buffer import buffer as outbox_buffer
 logger = logging.getLogger(__name__)
 
 
-def pull_record(*, request, repository_name: str, reference: str, digest: str) -> None:
+def pull_record(*, request, repository_name: str, reference: str, digest: str, index: bool) -> None:
+    """`index`: the manifest served is an image index (manifest list). Which GETs count as
+    pulls is decided at ingestion from that and the reference (docs/analytics.md)."""
     if not settings.ANALYTICS_CAPTURE_ENABLED:
         return
     try:
-        fields = _fields(request, repository_name, reference, digest)
+        fields = _fields(request, repository_name, reference, digest, index)
         if not stream.analytics_redis_enabled():
             if settings.ANALYTICS_OUTBOX_BUFFER_SECONDS > 0:
                 outbox_buffer.add(fields)  # batched: SQLite has one writer at a time
@@ -37,7 +39,9 @@ def pull_record(*, request, repository_name: str, reference: str, digest: str) -
         logger.exception("pull event for %s@%s not recorded", repository_name, reference)
 
 
-def _fields(request, repository_name: str, reference: str, digest: str) -> dict[str, str]:
+def _fields(
+    request, repository_name: str, reference: str, digest: str, index: bool
+) -> dict[str, str]:
     principal = request.principal
     namespace = repository_name.split("/", 1)[0]
     # Another vendor's customer pulling a public repository is anonymous to this vendor.
@@ -52,6 +56,7 @@ def _fields(request, repository_name: str, reference: str, digest: str) -> dict[
         client_address=request.META.get("REMOTE_ADDR"),
         user_agent=request.META.get("HTTP_USER_AGENT", ""),
         occurred_at=timezone.now(),
+        index=index,
     )
 
 

@@ -23,6 +23,14 @@ class CapturedPull:
     client_address: str | None
     user_agent: str
     occurred_at: datetime.datetime
+    # Whether the manifest served was an index (manifest list): True, False, or None for an
+    # event captured before the kind was recorded (ingestion then asks the database).
+    index: bool | None = None
+
+
+# The "k" field: which kind of manifest the GET served (see analytics.ingestion).
+KIND_INDEX = "i"
+KIND_IMAGE = "m"
 
 
 def pull_fields(
@@ -36,8 +44,9 @@ def pull_fields(
     client_address: str | None,
     user_agent: str,
     occurred_at: datetime.datetime,
+    index: bool | None = None,
 ) -> dict[str, str]:
-    return {
+    fields = {
         "v": vendor_slug,
         "c": "" if customer_id is None else str(customer_id),
         "t": token_prefix,
@@ -48,6 +57,9 @@ def pull_fields(
         "ua": user_agent[:USER_AGENT_MAX],
         "ts": str(int(occurred_at.timestamp() * 1_000_000)),
     }
+    if index is not None:
+        fields["k"] = KIND_INDEX if index else KIND_IMAGE
+    return fields
 
 
 def pull_from_fields(event_id: str, fields: dict) -> CapturedPull:
@@ -68,6 +80,7 @@ def pull_from_fields(event_id: str, fields: dict) -> CapturedPull:
         client_address=f.get("a") or None,
         user_agent=f.get("ua", "")[:USER_AGENT_MAX],
         occurred_at=_EPOCH + datetime.timedelta(microseconds=micros),
+        index={KIND_INDEX: True, KIND_IMAGE: False}.get(f.get("k", "")),
     )
 
 

@@ -7,11 +7,11 @@ A batch delivered twice, after a crash between commit and XACK, adds nothing the
 time; a crash before commit rolls the whole batch back. Stream entries are acknowledged
 (and deleted) only after the commit.
 
-Counting rule (one `docker pull` is one pull): a GET by tag, or by the digest of a
-manifest that is not a child of an index in that repository, is a pull. A GET by digest
-of an index's child (the platform manifest a client fetches after the index) is stored
-with counted=False and adds nothing to the rollups. A platform manifest pinned on purpose
-by digest is therefore not counted either; see docs/analytics.md.
+Counting rule (one image pulled is one pull): a GET that serves an image manifest, by tag
+or by digest, is a pull; a GET that serves an index (manifest list) is stored with
+counted=False and adds nothing to the rollups, since every client that pulls goes on to
+GET the platform image it wants. HEAD is never recorded. A platform image fetched by
+digest is attributed to the tag of its index. See docs/analytics.md.
 """
 
 import hashlib
@@ -28,7 +28,8 @@ from analytics import bulk, stream
 from analytics.events import CapturedPull, pull_from_fields
 from analytics.models import PullEvent, PullEventOutbox, PullRollup, PullRollupMember
 from customers.models import Customer, Vendor
-from registry.models import ManifestReference, Tag, TagHistory
+from registry.manifests import INDEX_MEDIA_TYPES
+from registry.models import Manifest, ManifestReference, Tag, TagHistory
 from registry.versions import tag_order_key
 
 logger = logging.getLogger(__name__)
@@ -110,8 +111,8 @@ def _event_rows(events: list[CapturedPull]) -> list[tuple]:
     customer_vendor = dict(
         Customer.objects.filter(id__in=customer_ids).values_list("id", "vendor_id")
     )
+    legacy_indexes = _indexes_among([e for e in events if e.index is None])
     by_digest = [e for e in events if ":" in e.reference]  # tags never contain ":"
-    children = _index_children(by_digest)
     tags = _tags_of_digests(by_digest)
     rows = []
     for event in events:
@@ -121,8 +122,8 @@ def _event_rows(events: list[CapturedPull]) -> list[tuple]:
         customer_id = event.customer_id
         if customer_vendor.get(customer_id) != vendor_id:
             customer_id = None  # deleted customer, or not this vendor's
-        is_digest = ":" in event.reference
         pair = (event.repository, event.digest)
+        index = event.index if event.index is not None else pair in legacy_indexes
         rows.append(
             (
                 event.event_id,
@@ -132,8 +133,8 @@ def _event_rows(events: list[CapturedPull]) -> list[tuple]:
                 event.repository,
                 event.reference,
                 event.digest,
-                tags.get(pair, "") if is_digest else event.reference,
-                not (is_digest and pair in children),
+                tags.get(pair, "") if ":" in event.reference else event.reference,
+                not index,  # an image is pulled when its manifest is served; an index never
                 event.client_address,
                 event.user_agent,
                 event.occurred_at,
@@ -142,34 +143,59 @@ def _event_rows(events: list[CapturedPull]) -> list[tuple]:
     return rows
 
 
-def _index_children(events: list[CapturedPull]) -> set[tuple[str, str]]:
-    """(repository, digest) pairs among these that are a child of an index there."""
+def _indexes_among(events: list[CapturedPull]) -> set[tuple[str, str]]:
+    """(repository, digest) pairs among these events that are an index. Only for events
+    captured before the "k" field existed; a manifest deleted since counts as an image."""
     if not events:
         return set()
-    pairs = ManifestReference.objects.filter(
+    return set(
+        Manifest.objects.filter(
+            repository__name__in={e.repository for e in events},
+            digest__in={e.digest for e in events},
+            media_type__in=INDEX_MEDIA_TYPES,
+        ).values_list("repository__name", "digest")
+    )
+
+
+def _parents(events: list[CapturedPull]) -> dict[tuple[str, str], set[str]]:
+    """(repository, digest) -> digests of the indexes in that repository listing it."""
+    parents: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for repository, child, parent in ManifestReference.objects.filter(
         child__repository__name__in={e.repository for e in events},
         child__digest__in={e.digest for e in events},
-    ).values_list("child__repository__name", "child__digest")
-    return set(pairs)
+    ).values_list("child__repository__name", "child__digest", "manifest__digest"):
+        parents[(repository, child)].add(parent)
+    return parents
 
 
 def _tags_of_digests(events: list[CapturedPull]) -> dict[tuple[str, str], str]:
-    """The tag a by-digest pull stands for: the newest current tag on that digest, else
-    the tag that pointed at it most recently."""
+    """The tag a by-digest pull stands for: the newest current tag on that digest or on an
+    index listing it (a platform manifest is reached through its index's tag), else the
+    tag that pointed at one of them most recently."""
     if not events:
         return {}
-    repositories = {e.repository for e in events}
-    digests = {e.digest for e in events}
+    parents = _parents(events)
+    # Each candidate digest names the event pairs whose tag it may give.
+    stands_for: dict[tuple[str, str], set[tuple[str, str]]] = defaultdict(set)
+    for event in events:
+        pair = (event.repository, event.digest)
+        stands_for[pair].add(pair)
+        for parent in parents.get(pair, ()):
+            stands_for[(event.repository, parent)].add(pair)
+    repositories = {repository for repository, _ in stands_for}
+    digests = {digest for _, digest in stands_for}
     candidates: dict[tuple[str, str], list[tuple]] = defaultdict(list)
     for repository, digest, name, updated_at in Tag.objects.filter(
         repository__name__in=repositories, manifest__digest__in=digests
     ).values_list("repository__name", "manifest__digest", "name", "updated_at"):
-        candidates[(repository, digest)].append(tag_order_key(name, updated_at))
+        for pair in stands_for.get((repository, digest), ()):
+            candidates[pair].append(tag_order_key(name, updated_at))
     for repository, digest, name, since in TagHistory.objects.filter(
         repository__name__in=repositories, digest__in=digests
     ).values_list("repository__name", "digest", "tag", "since"):
-        # (-1, …) ranks below every current tag (0 or 1 first), above nothing.
-        candidates[(repository, digest)].append((-1, since, name))
+        for pair in stands_for.get((repository, digest), ()):
+            # (-1, …) ranks below every current tag (0 or 1 first), above nothing.
+            candidates[pair].append((-1, since, name))
     return {pair: max(keys)[-1] for pair, keys in candidates.items()}
 
 

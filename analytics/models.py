@@ -6,8 +6,8 @@ from django.db import models
 
 
 class PullEvent(models.Model):
-    """One successful manifest GET. `counted` is False for a platform manifest fetched by
-    digest as part of an index pull (see analytics.ingestion: one pull per `docker pull`)."""
+    """One successful manifest GET. `counted` is False when the manifest served was an
+    index: the platform image fetched next is the pull (see analytics.ingestion)."""
 
     # The Redis stream entry id ("r:<ms>-<seq>") or a database-written event's id
     # ("db:<uuid>"): re-delivering an event can never insert it twice.

@@ -261,6 +261,7 @@ def ingestion_throughput(events: int) -> dict:
                 client_address=f"10.{customer % 250}.{rng.randrange(4)}.1",
                 user_agent="containerd/1.7.0",
                 occurred_at=now,
+                index=False,  # an image manifest, as the registry records it
             ),
         )
         if n % 5000 == 4999:

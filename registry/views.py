@@ -37,7 +37,7 @@ from registry.http import (
     request_content_length,
 )
 from registry.licenses import entitled_manifests, entitled_tags, licensed_repository_names
-from registry.manifests import OCI_INDEX
+from registry.manifests import INDEX_MEDIA_TYPES, OCI_INDEX
 from registry.names import reference_outside_grammar, repository_name_validate
 from registry.services.manifests import blob_unlink, manifest_delete, manifest_put
 from registry.services.repositories import repository_get_or_create
@@ -200,7 +200,11 @@ class ManifestView(RegistryView):
         response["ETag"] = f'"{manifest.digest}"'
         if request.method == "GET":  # a pull; HEAD only checks (docs/analytics.md)
             pull_record(
-                request=request, repository_name=name, reference=reference, digest=manifest.digest
+                request=request,
+                repository_name=name,
+                reference=reference,
+                digest=manifest.digest,
+                index=manifest.media_type in INDEX_MEDIA_TYPES,
             )
         return response
 

@@ -142,15 +142,14 @@ def _stream_drained(names) -> bool:
     return all(group["pending"] == 0 for group in groups)
 
 
-def _rollups() -> dict[tuple, tuple]:
-    return {
-        (r.customer.slug if r.customer else None, r.repository, r.tag, r.day): (
-            r.pulls,
-            r.distinct_tokens,
-            r.distinct_addresses,
-        )
-        for r in PullRollup.objects.select_related("customer")
-    }
+def _rollups() -> dict[tuple, list[tuple]]:
+    """(customer, repository, tag, day) -> (pulls, distinct tokens, distinct addresses) of
+    each rollup row (one per digest: each platform image of an index has its own)."""
+    rows: dict[tuple, list[tuple]] = {}
+    for r in PullRollup.objects.select_related("customer"):
+        key = (r.customer.slug if r.customer else None, r.repository, r.tag, r.day)
+        rows.setdefault(key, []).append((r.pulls, r.distinct_tokens, r.distinct_addresses))
+    return {key: sorted(value) for key, value in rows.items()}
 
 
 def test_skopeo_pulls_are_ingested_by_a_worker_with_exact_counts(
@@ -176,15 +175,16 @@ def test_skopeo_pulls_are_ingested_by_a_worker_with_exact_counts(
 
     today = timezone.now().date()
     assert _rollups() == {
-        ("globex", "acme/app", "1.0", today): (2, 1, 1),
-        ("globex", "acme/multi", "2.0", today): (1, 1, 1),
-        ("initech", "acme/app", "1.0", today): (1, 1, 1),
+        ("globex", "acme/app", "1.0", today): [(2, 1, 1)],
+        ("globex", "acme/multi", "2.0", today): [(1, 1, 1), (1, 1, 1)],
+        ("initech", "acme/app", "1.0", today): [(1, 1, 1)],
     }
-    # skopeo --all fetched the index and both platform manifests: one pull, two children.
+    # skopeo --all fetched the index and both platform images: a pull per platform image,
+    # the index itself uncounted (docs/analytics.md).
     multi_events = PullEvent.objects.filter(repository="acme/multi")
-    assert multi_events.filter(counted=True).count() == 1
-    assert multi_events.filter(counted=False).count() == 2
-    assert PullEvent.objects.filter(counted=True).count() == 4
+    assert multi_events.filter(counted=True).count() == 2
+    assert multi_events.filter(counted=False).count() == 1
+    assert PullEvent.objects.filter(counted=True).count() == 5
 
     # The API on the same server answers from those rollups.
     secret = api_token_mint(vendor=globex[0].vendor, name="e2e").secret
@@ -196,7 +196,7 @@ def test_skopeo_pulls_are_ingested_by_a_worker_with_exact_counts(
     )
     assert response.status_code == 200, response.text
     assert [(r["customer"], r["pulls"]) for r in response.json()["results"]] == [
-        ("globex", 3),
+        ("globex", 4),
         ("initech", 1),
     ]
 
@@ -246,8 +246,8 @@ def test_worker_killed_mid_batch_and_restarted_counts_exactly(workers, redis_nam
     # i % 2 picks the customer; globex got i = 0, 2, …, 24 (13 events), initech 12.
     # Tokens t0..t2 and addresses .0-.3: globex's even i see t0,t1,t2 and .0,.2 only.
     assert _rollups() == {
-        ("globex", "acme/app", "1.0", today): (13, 3, 2),
-        ("initech", "acme/app", "1.0", today): (12, 3, 2),
+        ("globex", "acme/app", "1.0", today): [(13, 3, 2)],
+        ("initech", "acme/app", "1.0", today): [(12, 3, 2)],
     }
 
 
@@ -265,4 +265,4 @@ def test_pulls_succeed_with_redis_unreachable_and_are_counted_later(
 
     worker = workers()
     _ingest_until(worker, lambda: PullEventOutbox.objects.count() == 0)
-    assert _rollups() == {("globex", "acme/app", "1.0", timezone.now().date()): (3, 1, 1)}
+    assert _rollups() == {("globex", "acme/app", "1.0", timezone.now().date()): [(3, 1, 1)]}
