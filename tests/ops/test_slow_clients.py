@@ -269,3 +269,31 @@ def test_an_upload_that_stalls_mid_body_is_dropped(served):
     assert b'"code":"BLOB_UPLOAD_INVALID"' in answer.replace(b" ", b""), answer
     assert b"minimum" in answer or b"below" in answer, answer
     assert 10 <= elapsed <= 15, elapsed
+
+
+def test_nginx_limits_connections_per_client_address(served):
+    """128 requests in progress from one address (here: slow uploads) are the limit; the
+    129th from that address is refused 429 at once, another address is still served."""
+    install, nginx = served
+    head = (
+        f"POST /v2/{install.repo}/blobs/uploads/ HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        "Content-Length: 100000\r\n\r\n"
+    ).encode()
+    held = []
+    try:
+        for _ in range(128):
+            sock = socket.create_connection(
+                ("127.0.0.1", nginx.port), source_address=("127.0.0.8", 0)
+            )
+            sock.sendall(head)
+            held.append(sock)
+        time.sleep(0.5)  # nginx has read every request's headers
+        refused = session_from("127.0.0.8").get(f"{nginx.url}/healthz", timeout=5)
+        served_other = session_from("127.0.0.9").get(f"{nginx.url}/healthz", timeout=5)
+    finally:
+        for sock in held:
+            sock.close()
+    assert refused.status_code == 429
+    assert served_other.status_code == 200
+    time.sleep(0.5)  # nginx has seen them close
+    assert session_from("127.0.0.8").get(f"{nginx.url}/healthz", timeout=5).status_code == 200
