@@ -57,6 +57,8 @@ LINGER_MAX_BYTES = 64 * 1024
 _END_OF_HEADERS = re.compile(rb"\r?\n\r?\n")
 _CONTENT_LENGTH = re.compile(rb"\r?\ncontent-length[ \t]*:[ \t]*(\d{1,19})[ \t]*\r?\n", re.I)
 _CHUNKED = re.compile(rb"\r?\ntransfer-encoding[ \t]*:[^\r\n]*chunked", re.I)
+# The last chunk of a chunked body (RFC 9112 section 7.1: extensions, trailer fields).
+_LAST_CHUNK = re.compile(rb"(?:\A|\n)0+[ \t]*(?:;[^\r\n]*)?\r?\n(?:[^\r\n]+\r?\n)*\r?\n\Z")
 _EXPECT_CONTINUE = re.compile(rb"\r?\nexpect[ \t]*:[ \t]*100-continue[ \t]*(?=\r?\n)", re.I)
 _TIMEOUT_408 = (
     b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Type: text/plain\r\n"
@@ -224,7 +226,7 @@ class GuardedThreadWorker(gthread.ThreadWorker):
         if body >= BODY_PREFIX_BYTES:
             return True
         if _CHUNKED.search(head):
-            return buf.endswith(b"0\r\n\r\n")  # the last chunk, or a body of none
+            return _LAST_CHUNK.search(bytes(buf[end.end() :])) is not None
         length = _CONTENT_LENGTH.search(head)
         return body >= (int(length.group(1)) if length else 0)
 

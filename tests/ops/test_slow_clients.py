@@ -297,3 +297,54 @@ def test_nginx_limits_connections_per_client_address(served):
     assert served_other.status_code == 200
     time.sleep(0.5)  # nginx has seen them close
     assert session_from("127.0.0.8").get(f"{nginx.url}/healthz", timeout=5).status_code == 200
+
+
+def exchange(port: int, *parts: bytes, pause: float = 0.0) -> tuple[bytes, float]:
+    """Send `parts` on one connection (pausing between them), read to EOF."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=8)
+    started = time.monotonic()
+    for index, part in enumerate(parts):
+        if index:
+            time.sleep(pause)
+        sock.sendall(part)
+    answer = b""
+    while data := sock.recv(65536):
+        answer += data
+    sock.close()
+    return answer, time.monotonic() - started
+
+
+def statuses(answer: bytes) -> list[bytes]:
+    return [line for line in answer.split(b"\r\n") if line.startswith(b"HTTP/1.1 ")]
+
+
+def test_complete_requests_get_a_thread_at_once(served):
+    """What the poller reads ahead is handed on as soon as a request is complete:
+    pipelined requests, a small chunked body with a trailer field, and Expect:
+    100-continue (answered once, from the poller; the body follows) are all answered well
+    before the 10 s header timeout."""
+    install, _ = served
+    answer, seconds = exchange(
+        install.port,
+        b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+        b"POST /v2/token HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello"
+        b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    assert statuses(answer) == [b"HTTP/1.1 200 OK", b"HTTP/1.1 400 Bad Request", b"HTTP/1.1 200 OK"]
+    assert seconds < 3
+    answer, seconds = exchange(
+        install.port,
+        b"POST /v2/token HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+        b"Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\nX-Trailer: 1\r\n\r\n",
+    )
+    assert statuses(answer) == [b"HTTP/1.1 400 Bad Request"]
+    assert seconds < 3
+    answer, seconds = exchange(
+        install.port,
+        b"POST /v2/token HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 5\r\n"
+        b"Expect: 100-continue\r\n\r\n",
+        b"hello",
+        pause=1,
+    )
+    assert statuses(answer) == [b"HTTP/1.1 100 Continue", b"HTTP/1.1 400 Bad Request"]
+    assert seconds < 4
