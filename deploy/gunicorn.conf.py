@@ -29,7 +29,7 @@ def _cpus() -> int:
 
 
 workers = int(os.environ.get("WEB_CONCURRENCY", _cpus()))
-worker_class = "gthread"
+worker_class = "ops.gthread.GuardedThreadWorker"  # gthread, guarded against slow clients
 threads = int(os.environ.get("GUNICORN_THREADS", "8"))
 keepalive = 75
 # Load Django once in the master: workers share its pages copy-on-write.

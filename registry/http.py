@@ -43,6 +43,19 @@ def request_body_chunks(request, chunk_bytes: int | None = None) -> Iterator[byt
 
 
 def _body_chunks(request, chunk_bytes: int) -> Iterator[bytes]:
+    """The body's chunks; a client that stalls or drops mid-body ends the upload with
+    BLOB_UPLOAD_INVALID (the server's minimum-rate rule, ops/gthread.py, raises an
+    OSError from the read, as a reset connection does)."""
+    received = 0
+    try:
+        for chunk in _body_reads(request, chunk_bytes):
+            received += len(chunk)
+            yield chunk
+    except OSError as e:  # Django's UnreadablePostError is one
+        raise BlobUploadInvalid(f"request body ended after {received} bytes: {e}") from e
+
+
+def _body_reads(request, chunk_bytes: int) -> Iterator[bytes]:
     length = request_content_length(request)
     if length is None:
         if not request.META.get("wsgi.input_terminated") and "chunked" not in request.META.get(

@@ -1,0 +1,343 @@
+"""gunicorn's gthread worker, guarded against slow clients (deploy/gunicorn.conf.py uses it).
+
+A thread is the scarce resource: two workers x 8 threads serve everything. Stock gthread
+(gunicorn 27) waits in the poller only for a connection's first byte; after that, header
+parsing and body reads block a thread for as long as the client takes, so 16 clients that
+send one byte every two seconds hold every thread. This worker changes three things:
+
+1. Headers, and the first part of the body, are read in the poller (non-blocking, no
+   thread): a request is dispatched to a thread only once its headers are complete and its
+   body is complete or has at least BODY_PREFIX_BYTES buffered. A request that has not got
+   that far within HEADER_TIMEOUT seconds is answered 408 and closed.
+2. Bodies that stream on in the thread (blob uploads) are held to a minimum rate: over each
+   BODY_WINDOW seconds spent *waiting* in recv, at least BODY_MIN_RATE x BODY_WINDOW bytes
+   must arrive, or the connection is dropped. Time the application spends elsewhere (hashing,
+   writing to storage) does not count, and there is no total-time cap: a client pushing a
+   1 GiB layer at 100 KB/s is never cut off.
+3. Connections that end are half-closed and lingered over in the poller, not in
+   gunicorn's blocking close on the poller's own thread.
+
+docs/deploy.md ("Slow clients and capacity") explains the numbers. This subclasses gunicorn
+internals (TConn, finish_request, the parser's unreader), so pyproject.toml pins gunicorn's
+minor version; tests/ops/test_slow_clients.py runs it against real slow sockets.
+"""
+
+import errno
+import os
+import re
+import select
+import selectors
+import socket
+import time
+from collections import deque
+from functools import partial
+
+from gunicorn.http.unreader import SocketUnreader
+from gunicorn.http2 import negotiation
+from gunicorn.workers import gthread
+
+
+def _env_float(name: str, default: float) -> float:
+    try:
+        return float(os.environ.get(name, "") or default)
+    except ValueError:
+        return default
+
+
+HEADER_TIMEOUT = _env_float("DISTR_CLIENT_HEADER_TIMEOUT", 10.0)
+BODY_WINDOW = _env_float("DISTR_CLIENT_BODY_WINDOW", 10.0)
+BODY_MIN_RATE = _env_float("DISTR_CLIENT_BODY_MIN_RATE", 1024.0)  # bytes per second
+# Memory per connection being read in the poller is bounded by these two: with gunicorn's
+# default worker_connections (1000), at most 48 MiB per worker.
+HEADER_MAX_BYTES = 32 * 1024
+BODY_PREFIX_BYTES = 16 * 1024
+LINGER_SECONDS = 2.0
+LINGER_MAX_BYTES = 64 * 1024
+
+_END_OF_HEADERS = re.compile(rb"\r?\n\r?\n")
+_CONTENT_LENGTH = re.compile(rb"\r?\ncontent-length[ \t]*:[ \t]*(\d{1,19})[ \t]*\r?\n", re.I)
+_CHUNKED = re.compile(rb"\r?\ntransfer-encoding[ \t]*:[^\r\n]*chunked", re.I)
+# The last chunk of a chunked body (RFC 9112 section 7.1: extensions, trailer fields).
+_LAST_CHUNK = re.compile(rb"(?:\A|\n)0+[ \t]*(?:;[^\r\n]*)?\r?\n(?:[^\r\n]+\r?\n)*\r?\n\Z")
+_EXPECT_CONTINUE = re.compile(rb"\r?\nexpect[ \t]*:[ \t]*100-continue[ \t]*(?=\r?\n)", re.I)
+_TIMEOUT_408 = (
+    b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Type: text/plain\r\n"
+    b"Content-Length: 16\r\n\r\nrequest too slow"
+)
+
+
+class SlowClient(OSError):
+    """The request body arrived below the minimum rate (an OSError, like a reset peer:
+    Django turns it into UnreadablePostError, and the worker closes the connection)."""
+
+
+class RateGuardedUnreader(SocketUnreader):
+    """The socket reader of a request in a thread: waits for data only as long as the
+    minimum-rate rule allows."""
+
+    def __init__(self, sock, max_chunk=8192):
+        super().__init__(sock, max_chunk)
+        self.tripped = False
+        self.drain_only = False  # set while draining an unread body: never wait
+        self.reset_window()
+
+    def reset_window(self) -> None:
+        """A window opens when the reader first has to wait: bytes that were already
+        there (the part read in the poller, a burst) buy no stalling time later."""
+        self.window_open = False
+        self.waited = 0.0
+        self.received = 0
+
+    def chunk(self, size_hint=None):
+        size = self.mxchunk
+        if size_hint and size_hint > size:
+            size = min(size_hint, self.max_body_chunk)
+        try:  # the fast path: bytes are already there, no poll, no clock
+            data = self.sock.recv(size, socket.MSG_DONTWAIT)
+            self.received += len(data)
+            return data
+        except BlockingIOError:
+            if self.drain_only:
+                raise
+        if not self.window_open:
+            self.reset_window()
+            self.window_open = True
+        poller = select.poll()
+        poller.register(self.sock.fileno(), select.POLLIN | select.POLLHUP | select.POLLERR)
+        while True:
+            left = BODY_WINDOW - self.waited
+            if left <= 0:
+                if self.received < BODY_MIN_RATE * BODY_WINDOW:
+                    self.tripped = True
+                    raise SlowClient(
+                        errno.ETIMEDOUT,
+                        f"request body below {BODY_MIN_RATE:.0f} bytes/s "
+                        f"({self.received} bytes in {BODY_WINDOW:.0f}s of waiting)",
+                    )
+                self.waited, self.received = 0.0, 0
+                left = BODY_WINDOW
+            started = time.monotonic()
+            ready = poller.poll(left * 1000)
+            self.waited += time.monotonic() - started
+            if ready:
+                data = self.sock.recv(size)
+                self.received += len(data)
+                return data
+
+
+class GuardedThreadWorker(gthread.ThreadWorker):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.reading_conns = deque()  # being read in the poller, oldest deadline first
+        self.lingering_conns = deque()
+
+    def _guarded(self, conn) -> bool:
+        # TLS and HTTP/2 prior knowledge read the socket themselves in TConn.init();
+        # distr terminates TLS in front of gunicorn, so those keep stock behaviour.
+        return not self.cfg.is_ssl and not negotiation.prior_knowledge_allowed(
+            self.cfg, conn.client
+        )
+
+    # --- reading a request in the poller ---------------------------------------------
+
+    def accept(self, listener):
+        try:
+            client_sock, client_addr = listener.accept()
+        except OSError as e:
+            if e.errno not in (errno.EAGAIN, errno.ECONNABORTED, errno.EWOULDBLOCK):
+                raise
+            return
+        self.nr_conns += 1
+        conn = gthread.TConn(self.cfg, client_sock, client_addr, listener.getsockname())
+        if self._guarded(conn):
+            self._start_reading(conn, b"")
+        else:
+            client_sock.setblocking(True)
+            self.enqueue_req(conn)
+
+    def on_client_socket_readable(self, conn, client):
+        """A kept-alive connection has a next request coming: read it in the poller too."""
+        self.poller.unregister(client)
+        self.keepalived_conns.remove(conn)
+        if self._guarded(conn):
+            self._start_reading(conn, b"")
+        else:
+            self.enqueue_req(conn)
+
+    def _start_reading(self, conn, buffered: bytes) -> None:
+        conn.sock.setblocking(False)
+        conn.request_bytes = bytearray(buffered)
+        conn.read_deadline = time.monotonic() + HEADER_TIMEOUT
+        self.reading_conns.append(conn)
+        self.poller.register(conn.sock, selectors.EVENT_READ, partial(self._on_readable, conn))
+        if buffered:
+            self._on_readable(conn, conn.sock)
+
+    def _on_readable(self, conn, _client) -> None:
+        buf = conn.request_bytes
+        eof = False
+        while len(buf) < HEADER_MAX_BYTES + BODY_PREFIX_BYTES:
+            try:
+                data = conn.sock.recv(HEADER_MAX_BYTES + BODY_PREFIX_BYTES - len(buf))
+            except (BlockingIOError, InterruptedError):
+                break
+            except OSError:
+                eof = True
+                break
+            if not data:
+                eof = True
+                break
+            buf += data
+        ready = self._ready(conn)
+        if not ready and not eof:
+            return
+        self.poller.unregister(conn.sock)
+        self.reading_conns.remove(conn)
+        if not ready and not buf:  # the client went away between requests
+            self.nr_conns -= 1
+            conn.close()
+            return
+        # Complete, or the client closed its side early: either way gunicorn's parser now
+        # has everything there is, and answers (or drops) it without waiting.
+        conn.sock.setblocking(True)
+        conn.data_ready = True
+        self.enqueue_req(conn)
+
+    def _ready(self, conn) -> bool:
+        """Whether the buffered request may have a thread: its headers are complete and
+        its body complete or begun in earnest (or the buffer is full, for gunicorn's parser
+        to answer an oversized header)."""
+        buf = conn.request_bytes
+        end = _END_OF_HEADERS.search(buf)
+        if end is None:
+            return len(buf) >= HEADER_MAX_BYTES
+        head = bytes(buf[: end.end()])
+        expect = _EXPECT_CONTINUE.search(head)
+        if expect:
+            # Answer "100 Continue" from here, and hide the expectation from gunicorn so
+            # it does not answer it a second time: the body is then read like any other.
+            try:
+                conn.sock.send(b"HTTP/1.1 100 Continue\r\n\r\n")
+            except OSError:
+                return True
+            buf[expect.start() : expect.end()] = b"\r\nX-Distr-Expect-Answered: 100-continue"
+            return self._ready(conn)
+        body = len(buf) - end.end()
+        if body >= BODY_PREFIX_BYTES:
+            return True
+        if _CHUNKED.search(head):
+            return _LAST_CHUNK.search(bytes(buf[end.end() :])) is not None
+        length = _CONTENT_LENGTH.search(head)
+        return body >= (int(length.group(1)) if length else 0)
+
+    def murder_pending(self):
+        super().murder_pending()
+        now = time.monotonic()
+        while self.reading_conns and self.reading_conns[0].read_deadline <= now:
+            conn = self.reading_conns.popleft()
+            self._unregister(conn)
+            try:
+                conn.sock.send(_TIMEOUT_408)
+            except OSError:
+                pass
+            self._linger(conn)
+        while self.lingering_conns and self.lingering_conns[0].linger_deadline <= now:
+            conn = self.lingering_conns.popleft()
+            self._unregister(conn)
+            self.nr_conns -= 1
+            conn.close()
+
+    def _unregister(self, conn) -> None:
+        try:
+            self.poller.unregister(conn.sock)
+        except (OSError, KeyError, ValueError):
+            pass
+
+    # --- in the thread ---------------------------------------------------------------
+
+    def handle(self, conn):
+        if self._guarded(conn):
+            conn.init()  # plain HTTP/1: only makes the parser (TLS and h2c are not guarded)
+            unreader = conn.parser.unreader
+            if not isinstance(unreader, RateGuardedUnreader):
+                guarded = RateGuardedUnreader(conn.sock)
+                guarded.buf = unreader.buf
+                conn.parser.unreader = unreader = guarded
+            unreader.reset_window()
+            if conn.request_bytes:
+                unreader.unread(bytes(conn.request_bytes))
+                conn.request_bytes = bytearray()
+        return super().handle(conn)
+
+    def _keepalive_after(self, conn, keepalive):
+        """Keep the connection only when the request's body has been read, or the rest of
+        it has already arrived: a body the application did not read (an upload answered
+        401, say) is not waited for, as stock gunicorn would for up to 5 s per request."""
+        unreader = conn.parser.unreader
+        if not isinstance(unreader, RateGuardedUnreader):
+            return super()._keepalive_after(conn, keepalive)
+        if not keepalive or unreader.tripped:
+            return False
+        unreader.drain_only = True
+        try:
+            return bool(conn.parser.finish_body(max_bytes=LINGER_MAX_BYTES))
+        except OSError:  # BlockingIOError: more body is still to come
+            return False
+        finally:
+            unreader.drain_only = False
+
+    # --- back on the poller's thread -------------------------------------------------
+
+    def finish_request(self, conn, fs):
+        if not self._guarded(conn):
+            return super().finish_request(conn, fs)
+        try:
+            result = fs.result() if not fs.cancelled() else False
+        except Exception:  # noqa: BLE001 - as gunicorn: a failed request closes
+            result = False
+        if result is gthread._DEFER or (result and not self.alive):
+            return super().finish_request(conn, fs)
+        try:
+            if not result:
+                self._linger(conn)
+                return
+            pipelined = conn.parser.unreader.take_buffered()
+            if pipelined:  # the client sent its next request already: read it here too
+                self._start_reading(conn, pipelined)
+                return
+            super().finish_request(conn, fs)  # keep-alive: back on the poller
+        except Exception:  # noqa: BLE001
+            self.nr_conns -= 1
+            conn.close()
+
+    def _linger(self, conn) -> None:
+        """Close as RFC 9112 section 9.6 asks (send FIN, read what the client still sends,
+        then close) without blocking the poller: gunicorn's close_graceful waits up to 2 s
+        in a blocking recv, here on the one thread that serves every connection."""
+        try:
+            conn.sock.setblocking(False)
+            conn.sock.shutdown(socket.SHUT_WR)
+        except OSError:
+            self.nr_conns -= 1
+            conn.close()
+            return
+        conn.linger_deadline = time.monotonic() + LINGER_SECONDS
+        conn.lingered = 0
+        self.lingering_conns.append(conn)
+        self.poller.register(conn.sock, selectors.EVENT_READ, partial(self._on_linger, conn))
+
+    def _on_linger(self, conn, _client) -> None:
+        try:
+            while True:
+                data = conn.sock.recv(LINGER_MAX_BYTES)
+                conn.lingered += len(data)
+                if not data or conn.lingered >= LINGER_MAX_BYTES:
+                    break
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            pass
+        self._unregister(conn)
+        self.lingering_conns.remove(conn)
+        self.nr_conns -= 1
+        conn.close()
