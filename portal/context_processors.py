@@ -14,4 +14,28 @@ def portal(request) -> dict:
         permission.replace(".", "_"): access.staff_can(permission)
         for permission in STAFF_PERMISSIONS
     }
-    return {"brand": request._brand, "portal": access, "can": can}
+    return {
+        "brand": request._brand,
+        "portal": access,
+        "can": can,
+        "signup_invitation": _signup_invitation(request),
+    }
+
+
+def _signup_invitation(request) -> dict | None:
+    """On the sign-up page, the invitation it accepts: who invited whom to what."""
+    match = getattr(request, "resolver_match", None)
+    if match is None or match.url_name != "account_signup":
+        return None
+    from portal.invitations import invitation_pending_for
+
+    invitation = invitation_pending_for(request)
+    if invitation is None:
+        return None
+    return {
+        "email": invitation.email,
+        "role": invitation.role,
+        "customer": invitation.customer.name if invitation.customer else "",
+        "inviter": invitation.invited_by.email if invitation.invited_by else "The vendor",
+        "portal_name": request._brand.display_name,
+    }

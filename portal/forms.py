@@ -68,9 +68,16 @@ class InviteStaffForm(forms.Form):
 
 class CustomerForm(forms.Form):
     name = forms.CharField(max_length=200)
-    slug = forms.SlugField(
+    slug = forms.RegexField(
+        # What the help text says, and what the error says when it is not met (a SlugField
+        # allowed and then mentioned underscores, and upper case failed in the model).
+        regex=r"^[a-z0-9]+(?:-[a-z0-9]+)*$",
         max_length=64,
         help_text="Lower-case letters, digits and dashes; cannot be changed later.",
+        error_messages={
+            "invalid": "Use only lower-case letters, digits and dashes, "
+            "starting and ending with a letter or digit (e.g. initech-eu)."
+        },
     )
     contact_email = forms.EmailField(required=False)
     notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)

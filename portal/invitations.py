@@ -17,6 +17,18 @@ from portal.models import Invitation
 
 SESSION_INVITATION_KEY = "portal_invitation_id"
 
+# Backends that deliver nothing to the invitee: the embedded default (console) and dummy.
+_UNDELIVERED_BACKENDS = (
+    "django.core.mail.backends.console.EmailBackend",
+    "django.core.mail.backends.dummy.EmailBackend",
+)
+
+
+def mail_configured() -> bool:
+    """Whether an invitation email reaches anyone. Without EMAIL_URL the backend is the
+    console one (the message goes to the server log), so the inviter must get the link."""
+    return settings.EMAIL_BACKEND not in _UNDELIVERED_BACKENDS
+
 
 class InvitationError(ValueError):
     """Bad input for an invitation (message is safe to show)."""

@@ -73,6 +73,28 @@ def branding_update(*, vendor: Vendor, data: dict, logo=None, favicon=None, upda
     return branding
 
 
+def branding_image_remove(*, vendor: Vendor, image: str, removed_by=None) -> bool:
+    """Remove the logo or the favicon (the portal falls back to the name and the default
+    icon). Returns False when there was none."""
+    if image not in ("logo", "favicon"):
+        raise PortalError(f"no such image: {image}")
+    with transaction.atomic():
+        updated = (
+            Branding.objects.filter(vendor=vendor)
+            .exclude(**{f"{image}_type": ""})
+            .update(**{image: b"", f"{image}_type": "", "updated_at": timezone.now()})
+        )
+        if updated:
+            audit_record(
+                vendor=vendor,
+                action=AuditEvent.Action.BRANDING_UPDATED,
+                actor=_actor(removed_by),
+                target="branding",
+                details={"removed": image},
+            )
+    return bool(updated)
+
+
 def domain_add(*, vendor: Vendor, host: str, added_by=None) -> VendorDomain:
     """Claim `host` for the vendor's portal. The claim is pending, and serves nothing, until
     `domain_verify` finds its token in DNS. A host the operator configured, an IP address,

@@ -14,6 +14,7 @@ urlpatterns = [
     path("brand/theme.css", public.brand_theme, name="brand-theme"),
     path("brand/logo", public.brand_logo, name="brand-logo"),
     path("brand/favicon", public.brand_favicon, name="brand-favicon"),
+    path("favicon.ico", public.favicon_ico, name="favicon-ico"),
     # Customer pages
     path("overview/", customer.overview, name="overview"),
     path("artifacts/", customer.artifacts, name="artifacts"),
@@ -47,6 +48,11 @@ urlpatterns = [
         "console/customers/<str:slug>/invitations/<int:invitation_id>/revoke",
         console_customers.customer_invitation_revoke,
         name="console-customer-invitation-revoke",
+    ),
+    path(
+        "console/customers/<str:slug>/tokens/<int:token_id>/revoke",
+        console_customers.customer_token_revoke,
+        name="console-customer-token-revoke",
     ),
     path(
         "console/customers/<str:slug>/members/<int:member_id>/remove",
@@ -102,6 +108,11 @@ urlpatterns = [
         name="console-token-revoke",
     ),
     path("console/branding/", console_admin.branding, name="console-branding"),
+    path(
+        "console/branding/<str:image>/remove",
+        console_admin.branding_image_remove_view,
+        name="console-branding-image-remove",
+    ),
     path("console/branding/domains/add", console_admin.domain_add_view, name="console-domain-add"),
     path(
         "console/branding/domains/<int:domain_id>/remove",

@@ -20,10 +20,16 @@ from licensing.models import License
 from portal import selectors
 from portal.branding import brand_for
 from portal.forms import BrandingForm, DomainForm, InviteStaffForm, PushTokenForm, RoleForm
-from portal.invitations import InvitationError, invitation_create, invitation_revoke
+from portal.invitations import (
+    InvitationError,
+    invitation_create,
+    invitation_revoke,
+    mail_configured,
+)
 from portal.mail import invitation_send
 from portal.services import (
     PortalError,
+    branding_image_remove,
     branding_update,
     domain_add,
     domain_remove,
@@ -42,6 +48,7 @@ from portal.views.customer import (
     registry_host,
     secret_page,
 )
+from portal.views.invitation_link import invitation_link_page
 from registry.errors import RegistryError
 from registry.inventory import manifest_summary, manifest_tags, tag_summaries
 from registry.services.manifests import manifest_delete
@@ -211,6 +218,16 @@ def push_token_revoke(request, token_id):
 
 
 @staff_page(permission="branding.manage")
+@require_POST
+def branding_image_remove_view(request, image):
+    if image not in ("logo", "favicon"):
+        raise Http404("no such image")
+    if branding_image_remove(vendor=request.vendor, image=image, removed_by=request.user):
+        messages.success(request, f"{image.capitalize()} removed.")
+    return redirect("portal:console-branding")
+
+
+@staff_page(permission="branding.manage")
 @require_http_methods(["GET", "POST"])
 def branding(request):
     brand = brand_for(request.vendor)
@@ -310,6 +327,13 @@ def staff(request):
         except InvitationError as exc:
             form.add_error("email", str(exc))
         else:
+            if not mail_configured():
+                return invitation_link_page(
+                    request,
+                    invitation=invitation,
+                    key=key,
+                    back_url=reverse("portal:console-staff"),
+                )
             invitation_send(request, invitation=invitation, key=key)
             messages.success(request, f"Invitation sent to {invitation.email}.")
             return redirect("portal:console-staff")

@@ -7,7 +7,12 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from customers.services import customer_create, customer_set_suspended, customer_update
+from customers.services import (
+    customer_create,
+    customer_set_suspended,
+    customer_update,
+    token_revoke,
+)
 from licensing.rules import RuleInvalid, repository_pattern_validate, rule_validate
 from licensing.selectors import grant_preview_tags, license_coverage
 from licensing.services import (
@@ -26,11 +31,17 @@ from portal.forms import (
     InviteCustomerUserForm,
     LicenseForm,
 )
-from portal.invitations import InvitationError, invitation_create, invitation_revoke
+from portal.invitations import (
+    InvitationError,
+    invitation_create,
+    invitation_revoke,
+    mail_configured,
+)
 from portal.mail import invitation_send
 from portal.services import customer_member_remove
 from portal.views.access import staff_page
 from portal.views.confirm import confirmation_page
+from portal.views.invitation_link import invitation_link_page
 
 
 def _customer_or_404(request, slug):
@@ -98,7 +109,8 @@ def customer_detail(request, slug):
         {
             "customer": customer,
             "form": form,
-            "license_form": LicenseForm(initial={"valid_from": _today()}),
+            # Its own ids: the details form above has name and notes fields too.
+            "license_form": LicenseForm(initial={"valid_from": _today()}, auto_id="license_%s"),
             "invite_form": InviteCustomerUserForm(auto_id="invite_%s"),
             "licenses": selectors.license_views(vendor=request.vendor, customer=customer),
             "members": selectors.customer_members(vendor=request.vendor, customer=customer),
@@ -155,11 +167,45 @@ def customer_invite(request, slug):
         except InvitationError as exc:
             messages.error(request, str(exc))
         else:
+            if not mail_configured():
+                return invitation_link_page(
+                    request,
+                    invitation=invitation,
+                    key=key,
+                    back_url=reverse("portal:console-customer", args=[customer.slug]),
+                )
             invitation_send(request, invitation=invitation, key=key)
             messages.success(request, f"Invitation sent to {invitation.email}.")
     else:
         messages.error(request, "Enter a valid email address and role.")
     return redirect("portal:console-customer", slug=customer.slug)
+
+
+@staff_page(permission="tokens.manage")
+@require_POST
+def customer_token_revoke(request, slug, token_id):
+    """Vendor staff revoke one of the customer's pull tokens (a leaked secret, a machine
+    gone): the same service the customer's own Revoke calls, audited with the staff actor."""
+    customer = _customer_or_404(request, slug)
+    token = selectors.token_get(vendor=request.vendor, token_id=token_id, customer=customer)
+    if token is None or token.kind != "pull":
+        raise Http404("no such token")
+    back_url = reverse("portal:console-customer", args=[customer.slug])
+    ask = confirmation_page(
+        request,
+        title=f"Revoke token “{token.name}” of {customer.name}?",
+        consequence=f"Every machine of {customer.name} that pulls with this token is refused "
+        "from the next request on. This cannot be undone: the customer would need a new token.",
+        action="Revoke token",
+        back_url=back_url,
+    )
+    if ask:
+        return ask
+    if token_revoke(token=token, revoked_by=request.user):
+        messages.success(request, f"Token “{token.name}” of {customer.name} revoked.")
+    else:
+        messages.info(request, f"Token “{token.name}” was already revoked.")
+    return redirect(back_url + "#pull-tokens")
 
 
 @staff_page(permission="users.invite")

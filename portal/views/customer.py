@@ -14,12 +14,19 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from customers.services import TokenError, token_mint, token_revoke
 from portal import selectors
+from portal.commands import login_commands, pull_commands, registry_plain_http
 from portal.forms import InviteCustomerUserForm, TokenMintForm
-from portal.invitations import InvitationError, invitation_create, invitation_revoke
+from portal.invitations import (
+    InvitationError,
+    invitation_create,
+    invitation_revoke,
+    mail_configured,
+)
 from portal.mail import invitation_send
 from portal.services import customer_member_remove
 from portal.views.access import customer_page
 from portal.views.confirm import confirmation_page
+from portal.views.invitation_link import invitation_link_page
 
 
 def registry_host() -> str:
@@ -103,12 +110,38 @@ def overview(request):
 @customer_page
 def artifacts(request):
     customer = request.portal.customer
+    host = registry_host()
+    repositories = selectors.customer_artifacts(vendor=request.vendor, customer=customer)
+    listed = [
+        (
+            repo,
+            [
+                (
+                    tag,
+                    pull_commands(
+                        host=host,
+                        repository=repo.name,
+                        tag=tag.name,
+                        kind=tag.manifest.kind,
+                        digest=tag.manifest.digest,
+                    ),
+                )
+                for tag in repo.tags
+            ],
+        )
+        for repo in repositories
+    ]
+    kinds = {tag.manifest.kind for repo in repositories for tag in repo.tags}
     return render(
         request,
         "portal/artifacts.html",
         {
-            "repositories": selectors.customer_artifacts(vendor=request.vendor, customer=customer),
-            "registry_host": registry_host(),
+            "repositories": repositories,
+            "listed": listed,  # each repository's tags with their commands
+            "logins": login_commands(host=host, user=customer.slug, kinds=kinds),
+            "has_images": bool(kinds & {"image", "multi-platform image"}),
+            "plain_http": registry_plain_http(),
+            "registry_host": host,
             "login_user": customer.slug,
         },
     )
@@ -201,6 +234,10 @@ def team(request):
             except InvitationError as exc:
                 form.add_error("email", str(exc))
             else:
+                if not mail_configured():
+                    return invitation_link_page(
+                        request, invitation=invitation, key=key, back_url=reverse("portal:team")
+                    )
                 invitation_send(request, invitation=invitation, key=key)
                 messages.success(request, f"Invitation sent to {invitation.email}.")
                 return redirect("portal:team")

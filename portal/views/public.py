@@ -1,5 +1,6 @@
 """Portal entry points: the front door, invitation links, brand images and error pages."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.http import Http404, HttpResponse, JsonResponse
@@ -91,6 +92,30 @@ def brand_theme(request):
         content_type="text/css; charset=utf-8",
     )
     response["Cache-Control"] = "public, max-age=31536000, immutable"  # URLs carry ?v=
+    return response
+
+
+_DEFAULT_FAVICON = settings.BASE_DIR / "static" / "portal" / "favicon.ico"
+
+
+@require_http_methods(["GET", "HEAD"])
+def favicon_ico(request):
+    """`/favicon.ico`, which browsers ask for on their own: the vendor's favicon on its
+    portal, else distr's icon; never a 404. The URL carries no version, so it is cached
+    for a day rather than for ever (a new favicon shows within a day)."""
+    vendor = getattr(request, "vendor", None)
+    branding = (
+        Branding.objects.filter(vendor=vendor).only("favicon", "favicon_type").first()
+        if vendor is not None
+        else None
+    )
+    if branding is not None and branding.favicon_type:
+        response = HttpResponse(bytes(branding.favicon), content_type=branding.favicon_type)
+    else:
+        response = HttpResponse(_DEFAULT_FAVICON.read_bytes(), content_type="image/x-icon")
+    response["Cache-Control"] = "public, max-age=86400"
+    response["Vary"] = "Host"  # each vendor's host has its own icon
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response
 
 

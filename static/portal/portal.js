@@ -5,11 +5,13 @@
   "use strict";
 
   function copyText(text, button) {
+    // Only the visible word changes: replacing the button's whole text would drop the
+    // visually-hidden part of its label, which then showed up over the command.
+    var state = button.querySelector(".copy-state") || button;
     var done = function () {
-      var label = button.textContent;
-      button.textContent = "Copied";
+      state.textContent = "Copied";
       button.setAttribute("aria-live", "polite");
-      setTimeout(function () { button.textContent = label; }, 1500);
+      setTimeout(function () { state.textContent = "Copy"; }, 1500);
     };
     if (navigator.clipboard && window.isSecureContext) {
       navigator.clipboard.writeText(text).then(done, function () { fallbackCopy(text); done(); });

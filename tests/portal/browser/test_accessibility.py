@@ -199,7 +199,7 @@ def test_audit_log_reads_at_375px(live_registry, portal_content, new_page, axe_s
     sign_in(page, portal_url(live_registry, HOST, "/accounts/login/"), "admin@acme.test")
     page.goto(portal_url(live_registry, HOST, "/console/audit/"))
     _fits(page)
-    first = page.locator("table.stack tbody tr").first
+    first = page.locator(".table-wrap.stack tbody tr").first
     assert "admin@acme.test" in first.inner_text()
     assert first.locator("td[data-label='From']").inner_text() == "127.0.0.1"
     assert axe_violations(page, axe_script) == []
