@@ -57,6 +57,10 @@ LINGER_MAX_BYTES = 64 * 1024
 _END_OF_HEADERS = re.compile(rb"\r?\n\r?\n")
 _CONTENT_LENGTH = re.compile(rb"\r?\ncontent-length[ \t]*:[ \t]*(\d{1,19})[ \t]*\r?\n", re.I)
 _CHUNKED = re.compile(rb"\r?\ntransfer-encoding[ \t]*:[^\r\n]*chunked", re.I)
+# Bytes no HTTP/1 request head has (a TLS ClientHello, say: skopeo and docker try HTTPS
+# first). Such a connection goes to gunicorn's parser at once, which answers 400, instead
+# of being waited on until the header timeout while the client waits for a ServerHello.
+_NOT_HTTP1 = re.compile(rb"\A(?:\r?\n)*[^A-Za-z\r\n]|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # The last chunk of a chunked body (RFC 9112 section 7.1: extensions, trailer fields).
 _LAST_CHUNK = re.compile(rb"(?:\A|\n)0+[ \t]*(?:;[^\r\n]*)?\r?\n(?:[^\r\n]+\r?\n)*\r?\n\Z")
 _EXPECT_CONTINUE = re.compile(rb"\r?\nexpect[ \t]*:[ \t]*100-continue[ \t]*(?=\r?\n)", re.I)
@@ -210,7 +214,7 @@ class GuardedThreadWorker(gthread.ThreadWorker):
         buf = conn.request_bytes
         end = _END_OF_HEADERS.search(buf)
         if end is None:
-            return len(buf) >= HEADER_MAX_BYTES
+            return len(buf) >= HEADER_MAX_BYTES or _NOT_HTTP1.search(buf) is not None
         head = bytes(buf[: end.end()])
         expect = _EXPECT_CONTINUE.search(head)
         if expect:

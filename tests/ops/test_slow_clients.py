@@ -348,3 +348,18 @@ def test_complete_requests_get_a_thread_at_once(served):
     )
     assert statuses(answer) == [b"HTTP/1.1 100 Continue", b"HTTP/1.1 400 Bad Request"]
     assert seconds < 4
+
+
+def test_a_tls_probe_on_the_plain_port_is_answered_at_once(served):
+    """skopeo and docker try HTTPS first: a TLS ClientHello is no HTTP/1 request and goes
+    to gunicorn's parser (400) at once, not after the 10 s header timeout (which made
+    every skopeo pull wait for its TLS handshake timeout)."""
+    import ssl
+
+    install, _ = served
+    sock = socket.create_connection(("127.0.0.1", install.port), timeout=15)
+    started = time.monotonic()
+    with pytest.raises(ssl.SSLError):
+        ssl.create_default_context().wrap_socket(sock, server_hostname="127.0.0.1")
+    assert time.monotonic() - started < 2
+    sock.close()
