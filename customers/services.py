@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from core.changes import customer_changed, token_changed
 from customers import request_context
 from customers.models import AccessToken, AuditEvent, Customer, Vendor
 from customers.tokens import secret_generate, secret_hash, secret_prefix
-from registry.changes import customer_changed, token_changed
 
 TOKEN_ACTIONS = ("pull", "push", "delete")
 LAST_USED_RESOLUTION = datetime.timedelta(minutes=1)

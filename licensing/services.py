@@ -1,5 +1,5 @@
 """License writes. Every change replaces the customer's generation inside its transaction
-(registry/changes.py), so every process's cached entitlements change with the commit; grant
+(core/changes.py), so every process's cached entitlements change with the commit; grant
 changes and every license change write their audit row in the same transaction, with the
 actor the caller names (`user:<id>` from the console, `command:<name>` from a command)."""
 
@@ -7,11 +7,11 @@ import datetime
 
 from django.db import transaction
 
+from core.changes import customer_changed
 from customers.models import AuditEvent, Customer, Vendor
 from customers.services import audit_record
 from licensing.models import License, LicenseGrant
 from licensing.rules import RuleInvalid, repository_pattern_validate, rule_parse
-from registry.changes import customer_changed
 
 
 class LicenseError(ValueError):

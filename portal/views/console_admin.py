@@ -20,6 +20,7 @@ from licensing.models import License
 from portal import selectors
 from portal.branding import brand_for
 from portal.forms import BrandingForm, DomainForm, InviteStaffForm, PushTokenForm, RoleForm
+from portal.inventory import manifest_summary, manifest_tags, tag_summaries
 from portal.invitations import (
     InvitationError,
     invitation_create,
@@ -50,7 +51,6 @@ from portal.views.customer import (
 )
 from portal.views.invitation_link import invitation_link_page
 from registry.errors import RegistryError
-from registry.inventory import manifest_summary, manifest_tags, tag_summaries
 from registry.services.manifests import manifest_delete
 
 
