@@ -30,7 +30,7 @@ def license_create(
     valid_from: datetime.date | None = None,
     valid_until: datetime.date | None = None,
     notes: str = "",
-    actor: str = "system",
+    actor: str = "",
 ) -> License:
     if customer.vendor_id != vendor.id:
         raise LicenseError("that customer belongs to another vendor")
@@ -60,7 +60,7 @@ def license_update(
     valid_from: datetime.date,
     valid_until: datetime.date | None,
     notes: str = "",
-    actor: str = "system",
+    actor: str = "",
 ) -> License:
     if not name.strip():
         raise LicenseError("a license needs a name")
@@ -87,7 +87,7 @@ def grant_add(
     repository_name: str,
     tag_rule: str,
     include_referrers: bool = True,
-    actor: str = "system",
+    actor: str = "",
 ) -> LicenseGrant:
     """Grant `tag_rule` on a repository name (pushed or not yet) or a pattern of names in
     the license vendor's namespace (licensing/rules.py)."""
@@ -111,7 +111,7 @@ def grant_add(
     return grant
 
 
-def grant_remove(*, grant: LicenseGrant, actor: str = "system") -> None:
+def grant_remove(*, grant: LicenseGrant, actor: str = "") -> None:
     with transaction.atomic():
         customer_id = grant.license.customer_id
         _grant_audit(grant, AuditEvent.Action.GRANT_REMOVED, actor)
@@ -135,7 +135,7 @@ def _grant_audit(grant: LicenseGrant, action: str, actor: str) -> None:
     )
 
 
-def license_set_status(*, license: License, status: str, actor: str = "system") -> License:
+def license_set_status(*, license: License, status: str, actor: str = "") -> License:
     with transaction.atomic():
         License.objects.filter(pk=license.pk).update(status=status)
         license.status = status

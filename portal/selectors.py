@@ -1,6 +1,7 @@
 """Portal reads. Every function takes the vendor (or an object already scoped to it)
 first, so no page can reach another vendor's rows."""
 
+import datetime
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -12,7 +13,7 @@ from customers.models import AccessToken, AuditEvent, Customer, CustomerMember, 
 from licensing.models import License, LicenseGrant
 from licensing.selectors import license_status
 from portal.inventory import TagSummary, tag_summaries
-from portal.models import Invitation, VendorDomain
+from portal.models import Branding, Invitation, VendorDomain
 from registry.access import visible_repository_names, visible_tags
 from registry.auth import principal_for_customer
 from registry.models import Repository
@@ -78,6 +79,42 @@ def customer_artifacts(*, vendor: Vendor, customer: Customer) -> list[Repository
             )
         )
     return result
+
+
+@dataclass(frozen=True)
+class ConsoleOverview:
+    customer_count: int
+    repository_count: int
+    expiring: list  # active licenses ending within 30 days, soonest first
+    recent: list  # the last pushes and tag moves
+
+
+def console_overview(*, vendor: Vendor) -> ConsoleOverview:
+    today = timezone.localdate()
+    soon = today + datetime.timedelta(days=30)
+    return ConsoleOverview(
+        customer_count=Customer.objects.filter(vendor=vendor).count(),
+        repository_count=repository_list(vendor=vendor).count(),
+        expiring=list(
+            License.objects.filter(
+                vendor=vendor, status="active", valid_until__gte=today, valid_until__lte=soon
+            )
+            .select_related("customer")
+            .order_by("valid_until", "name")[:20]
+        ),
+        recent=list(
+            AuditEvent.objects.filter(
+                vendor=vendor, action__in=["manifest.pushed", "tag.moved"]
+            ).order_by("-pk")[:10]
+        ),
+    )
+
+
+def branding_image(*, vendor: Vendor | None, field: str):
+    """The vendor's stored logo or favicon row (only that column), or None."""
+    if vendor is None:
+        return None
+    return Branding.objects.filter(vendor=vendor).only(field, f"{field}_type").first()
 
 
 def customer_tokens(*, vendor: Vendor, customer: Customer):
