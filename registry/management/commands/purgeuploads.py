@@ -2,8 +2,7 @@ import datetime
 
 from django.core.management.base import BaseCommand
 
-from registry.services.object_uploads import orphan_multipart_abort
-from registry.services.uploads import upload_purge_stale
+from registry.services.uploads import orphan_multipart_abort, upload_purge_stale
 from registry.storage import blob_store
 
 
