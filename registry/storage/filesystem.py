@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from contextlib import contextmanager
 from pathlib import Path
 
-from django.http import FileResponse
+from django.http import FileResponse, HttpResponseBase
 from django.utils import timezone
 
 from registry.digests import Digest, hasher_new
@@ -68,7 +68,9 @@ class BlobStore:
         """A real file object (with fileno), so gunicorn can hand it to sendfile."""
         return open(self._path(self.blob_key(digest)), "rb")  # noqa: SIM115 - caller closes
 
-    def blob_response(self, digest: Digest, size: int, range_header: str | None, headers: dict):
+    def blob_response(
+        self, digest: Digest, size: int, range_header: str | None, headers: dict
+    ) -> HttpResponseBase:
         """GET of a blob (or of one Range of it): the open file, limited to the range, so
         gunicorn sends it with sendfile (it sends Content-Length bytes from the offset)."""
         start, length, status = blob_range(range_header, size, headers)

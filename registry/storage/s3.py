@@ -28,7 +28,7 @@ from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 from botocore.exceptions import ClientError
 from django.conf import settings
-from django.http import HttpResponse, StreamingHttpResponse
+from django.http import HttpResponse, HttpResponseBase, StreamingHttpResponse
 from storages.backends.s3 import S3Storage
 
 from registry.digests import Digest, hasher_new
@@ -147,7 +147,9 @@ class S3BlobStore:
             ExpiresIn=settings.S3_PRESIGN_SECONDS,
         )
 
-    def blob_response(self, digest: Digest, size: int, range_header: str | None, headers: dict):
+    def blob_response(
+        self, digest: Digest, size: int, range_header: str | None, headers: dict
+    ) -> HttpResponseBase:
         """GET of a blob: 307 to a presigned URL (the bucket serves the bytes and any Range),
         or with redirects off the object (or one Range of it) streamed in fixed chunks."""
         redirect_url = self.blob_redirect_url(digest)
