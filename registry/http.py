@@ -6,7 +6,6 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 
-from ops.metrics import BYTES_UPLOADED
 from registry.errors import (
     BlobRangeInvalid,
     BlobUploadInvalid,
@@ -14,6 +13,7 @@ from registry.errors import (
     PaginationNumberInvalid,
     SizeInvalid,
 )
+from registry.metrics import BYTES_UPLOADED
 
 _CONTENT_RANGE = re.compile(r"(?:bytes[ =])?(\d+)-(\d+)(?:/(?:\d+|\*))?")
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)")

@@ -10,10 +10,10 @@ import json
 import pytest
 from django.test import Client
 
+from core.changes import customer_changed
 from customers.services import customer_create, token_mint, vendor_create
 from licensing.models import License
 from licensing.services import grant_add, license_create, license_suspend
-from registry.changes import customer_changed
 from registry.models import Repository
 from tests.conftest import basic, license_grant
 from tests.licensing.scenario import (

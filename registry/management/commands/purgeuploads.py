@@ -1,12 +1,13 @@
 import datetime
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand  # noqa: F401 - CommandError users
 
+from customers.management.base import AuditedCommand
 from registry.services.uploads import orphan_multipart_abort, upload_purge_stale
 from registry.storage import blob_store
 
 
-class Command(BaseCommand):
+class Command(AuditedCommand):
     help = "Cancel blob uploads that have not been touched for a while and free their space."
 
     def add_arguments(self, parser):
