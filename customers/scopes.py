@@ -1,21 +1,23 @@
 """What an API token may do: its scopes, and the one rule that reads them.
 
 A scope is `read`, `write`, or an area scope `<area>:read` / `<area>:write` for one area
-of the API (customers, licenses, tokens, registry, analytics). An endpoint needs one
-scope, always an area scope (`licenses:write`, `analytics:read`). A token holding
+of the API (customers, licenses, tokens, registry, branding, audit, analytics). An
+endpoint needs one scope, always an area scope (`licenses:write`, `analytics:read`). A
+token holding
 
 - `write` may do everything; `read` may read everything and write nothing;
 - `<area>:write` may read and write that area, `<area>:read` may read it; neither
   allows anything in another area.
 
 So `write` implies `read`, `<area>:write` implies `<area>:read`, and the global scopes
-cover every area. Analytics has no writes, so there is no `analytics:write`.
+cover every area. Analytics and the audit log are read-only: there is no
+`analytics:write` or `audit:write`.
 """
 
 from collections.abc import Iterable
 
-AREAS = ("customers", "licenses", "tokens", "registry", "analytics")
-READ_ONLY_AREAS = frozenset({"analytics"})
+AREAS = ("customers", "licenses", "tokens", "registry", "branding", "audit", "analytics")
+READ_ONLY_AREAS = frozenset({"audit", "analytics"})
 GLOBAL_SCOPES = ("read", "write")
 AREA_SCOPES = tuple(
     f"{area}:{action}"

@@ -39,6 +39,9 @@ def api_token(vendor, scopes=("read",), **fields):
         (["analytics:read"], "analytics:read", True),
         (["analytics:read"], "registry:read", False),
         (["licenses:read", "tokens:write"], "tokens:write", True),
+        (["read"], "audit:read", True),
+        (["branding:write"], "branding:read", True),
+        (["branding:write"], "audit:read", False),
         ([], "analytics:read", False),
     ],
 )
@@ -54,7 +57,8 @@ def test_an_endpoint_names_one_area_scope(required):
 
 def test_scopes_are_validated_and_put_in_order():
     assert scopes_validate(["tokens:write", "read", "read"]) == ["read", "tokens:write"]
-    assert "analytics:write" not in SCOPES  # analytics has nothing to write
+    assert "analytics:write" not in SCOPES and "audit:write" not in SCOPES  # read-only areas
+    assert {"branding:read", "branding:write", "audit:read"} <= set(SCOPES)
     with pytest.raises(ScopeError, match="at least one scope"):
         scopes_validate([])
     with pytest.raises(ScopeError, match="unknown scope.*admin, analytics:write"):
