@@ -4,7 +4,14 @@ the prefix, so reverse() gives the right URL either way)."""
 
 from django.urls import path
 
-from portal.views import analytics, console_admin, console_customers, customer, public
+from portal.views import (
+    analytics,
+    console_admin,
+    console_api_tokens,
+    console_customers,
+    customer,
+    public,
+)
 
 app_name = "portal"
 
@@ -106,6 +113,12 @@ urlpatterns = [
         "console/tokens/<int:token_id>/revoke",
         console_admin.push_token_revoke,
         name="console-token-revoke",
+    ),
+    path("console/api-tokens/", console_api_tokens.api_tokens, name="console-api-tokens"),
+    path(
+        "console/api-tokens/<int:token_id>/revoke",
+        console_api_tokens.api_token_revoke,
+        name="console-api-token-revoke",
     ),
     path("console/branding/", console_admin.branding, name="console-branding"),
     path(
