@@ -2,6 +2,7 @@
 schema. API tokens are customers.AccessToken of kind "api" (customers/scopes.py)."""
 
 import datetime
+import logging
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -99,6 +100,20 @@ def test_a_use_is_recorded(embedded_mode, vendor):
     Client(HTTP_AUTHORIZATION=f"Bearer {minted.secret}").get(f"{API}/customers/top")
     minted.token.refresh_from_db()
     assert minted.token.last_used_at is not None
+
+
+def test_the_request_log_names_the_token(embedded_mode, vendor, caplog):
+    caplog.set_level(logging.INFO, logger="distr.request")
+    minted = api_token(vendor)
+    response = Client(HTTP_AUTHORIZATION=f"Bearer {minted.secret}").get(f"{API}/customers/top")
+    response.close()  # the line is written when the server closes the response
+    (fields,) = [r.fields for r in caplog.records if r.name == "distr.request"]
+    assert (fields["status"], fields["principal_kind"], fields["principal_id"]) == (
+        200,
+        "api",
+        f"token:{minted.token.prefix}",
+    )
+    assert fields["vendor_id"] == vendor.pk and minted.secret not in str(fields)
 
 
 @pytest.mark.parametrize(
