@@ -6,6 +6,7 @@ from rest_framework import serializers
 
 from customers.models import AccessToken, AuditEvent, Customer, CustomerMember
 from licensing.models import License, LicenseGrant
+from licensing.selectors import license_status
 
 
 class CustomerSerializer(serializers.ModelSerializer):
@@ -66,7 +67,9 @@ class GrantPreviewSerializer(serializers.Serializer):
 
 class LicenseSerializer(serializers.ModelSerializer):
     customer = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    state = serializers.CharField(read_only=True)
+    state = serializers.SerializerMethodField(
+        help_text='"active", "suspended", "expired" or "not yet valid" today'
+    )
     grants = GrantSerializer(many=True, read_only=True)
 
     class Meta:
@@ -83,6 +86,9 @@ class LicenseSerializer(serializers.ModelSerializer):
             "grants",
             "created_at",
         ]
+
+    def get_state(self, license) -> str:
+        return license_status(license, timezone.localdate())
 
 
 class LicenseCreateSerializer(serializers.Serializer):

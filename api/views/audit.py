@@ -3,6 +3,7 @@ time; `?format=csv` streams every matching row."""
 
 from django.http import StreamingHttpResponse
 from drf_spectacular.utils import extend_schema
+from rest_framework.mixins import ListModelMixin
 from rest_framework.renderers import JSONRenderer
 
 from analytics.api.renderers import CSVRenderer
@@ -15,7 +16,7 @@ from portal import selectors as portal_selectors
 CSV_COLUMNS = ["id", "created_at", "action", "actor", "target", "client_address", "details"]
 
 
-class AuditEventList(VendorAPIView):
+class AuditEventList(ListModelMixin, VendorAPIView):
     scope_area = "audit"
     serializer_class = s.AuditEventSerializer
     pagination_class = LinkCursorPagination
@@ -38,5 +39,4 @@ class AuditEventList(VendorAPIView):
             )
             response["Content-Disposition"] = 'attachment; filename="audit-events.csv"'
             return response
-        page = self.paginate_queryset(events)
-        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+        return self.list(request)

@@ -1,11 +1,13 @@
 """`/api/v1/repositories/`: the vendor's repositories and tags with sizes; delete a tag
 or a manifest (the registry's own services: same refusals, same audit)."""
 
-from django.db.models import Count, Sum
+from django.db.models import Count, OuterRef, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.exceptions import NotFound
+from rest_framework.mixins import ListModelMixin
 from rest_framework.response import Response
 
 from api import serializers as s
@@ -14,26 +16,29 @@ from api.problems import Conflict, Unprocessable
 from api.views.base import VendorAPIView
 from portal.inventory import tag_summaries
 from registry.errors import ContentInUse, ManifestUnknown, RegistryError
-from registry.models import Repository
+from registry.models import Repository, RepositoryBlob, Tag
 from registry.services.manifests import manifest_delete
 
 
-class RepositoryList(VendorAPIView):
+class RepositoryList(ListModelMixin, VendorAPIView):
     scope_area = "registry"
     serializer_class = s.RepositorySerializer
     pagination_class = LinkCursorPagination
     ordering = "name"
 
     def get_queryset(self):
+        # Subqueries, not joins: a join of tags and blobs would count each blob per tag.
+        tags = Tag.objects.filter(repository=OuterRef("pk")).order_by().values("repository")
+        blobs = RepositoryBlob.objects.filter(repository=OuterRef("pk")).order_by()
         return Repository.objects.filter(vendor=self.request.vendor).annotate(
-            tag_count=Count("tags", distinct=True), size=Sum("blob_links__blob__size")
+            tag_count=Coalesce(Subquery(tags.annotate(n=Count("pk")).values("n")), 0),
+            size=Coalesce(
+                Subquery(blobs.values("repository").annotate(b=Sum("blob__size")).values("b")), 0
+            ),
         )
 
     def get(self, request):
-        page = self.paginate_queryset(self.get_queryset())
-        for repository in page:
-            repository.size = repository.size or 0
-        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+        return self.list(request)
 
 
 class TagList(VendorAPIView):

@@ -7,6 +7,7 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema
 from rest_framework import filters, status
 from rest_framework.exceptions import NotFound
+from rest_framework.mixins import ListModelMixin
 from rest_framework.response import Response
 
 from api import serializers as s
@@ -23,7 +24,7 @@ from portal.services import customer_member_remove
 from portal.tenancy import portal_link
 
 
-class CustomerList(VendorAPIView):
+class CustomerList(ListModelMixin, VendorAPIView):
     scope_area = "customers"
     serializer_class = s.CustomerSerializer
     pagination_class = LinkCursorPagination
@@ -40,8 +41,7 @@ class CustomerList(VendorAPIView):
         return customers
 
     def get(self, request):
-        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+        return self.list(request)
 
     @extend_schema(request=s.CustomerCreateSerializer, responses={201: s.CustomerSerializer})
     @idempotent

@@ -5,9 +5,9 @@ import datetime
 
 from django.db import transaction
 from django.shortcuts import get_object_or_404
-from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import filters, status
+from rest_framework.mixins import ListModelMixin
 from rest_framework.response import Response
 
 from api import serializers as s
@@ -19,7 +19,7 @@ from api.views.base import VendorAPIView, valid_input
 from api.views.customers import customer_of
 from licensing.models import License, LicenseGrant
 from licensing.rules import RuleInvalid, rule_parse
-from licensing.selectors import grant_preview_tags, license_status
+from licensing.selectors import grant_preview_tags
 from licensing.services import (
     LicenseError,
     grant_add,
@@ -43,7 +43,6 @@ def license_etag(license: License) -> str:
 
 
 def license_body(license: License) -> dict:
-    license.state = license_status(license, timezone.localdate())
     return s.LicenseSerializer(license).data
 
 
@@ -54,7 +53,7 @@ def license_response(license: License, status_code: int = 200) -> Response:
     return Response(license_body(license), status=status_code, headers=headers)
 
 
-class LicenseList(VendorAPIView):
+class LicenseList(ListModelMixin, VendorAPIView):
     scope_area = "licenses"
     serializer_class = s.LicenseSerializer
     pagination_class = LinkCursorPagination
@@ -82,8 +81,7 @@ class LicenseList(VendorAPIView):
         return licenses
 
     def get(self, request):
-        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        return self.get_paginated_response([license_body(lic) for lic in page])
+        return self.list(request)
 
     @extend_schema(request=s.LicenseCreateSerializer, responses={201: s.LicenseSerializer})
     @idempotent

@@ -4,6 +4,7 @@ them, revoke one (a customer's too)."""
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import filters, status
+from rest_framework.mixins import ListModelMixin
 from rest_framework.response import Response
 
 from api import serializers as s
@@ -16,7 +17,7 @@ from customers.models import AccessToken
 from customers.services import TokenError, token_mint, token_revoke
 
 
-class TokenList(VendorAPIView):
+class TokenList(ListModelMixin, VendorAPIView):
     scope_area = "tokens"
     serializer_class = s.TokenSerializer
     pagination_class = LinkCursorPagination
@@ -40,8 +41,7 @@ class TokenList(VendorAPIView):
         return tokens
 
     def get(self, request):
-        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+        return self.list(request)
 
     @extend_schema(request=s.TokenMintSerializer, responses={201: s.MintedTokenSerializer})
     @idempotent
