@@ -6,6 +6,10 @@ from django.test import Client
 
 from customers.services import customer_create, token_mint, vendor_create
 from tests.support import skopeo as skopeo_support
+from tests.support.requirements import (  # noqa: F401 - the skip policy's hooks
+    pytest_configure,
+    pytest_runtest_setup,
+)
 from tests.support.server import LiveRegistry, live_http
 
 

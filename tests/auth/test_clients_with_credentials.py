@@ -19,10 +19,10 @@ from registry.models import Manifest, Repository
 from tests.conftest import basic, license_grant
 from tests.support.oci_layout import image_layout
 from tests.support.oras_client import oras_client
-from tests.support.skopeo import SKOPEO, skopeo
+from tests.support.skopeo import skopeo
 
 SECRET = re.compile(r"distr_(push|pull)_[A-Za-z0-9]{43}")
-needs_skopeo = pytest.mark.skipif(SKOPEO is None, reason="skopeo is not installed")
+needs_skopeo = pytest.mark.requires_command("skopeo")
 
 
 def docker_ref(live, repo: str, tag: str = "v1") -> str:

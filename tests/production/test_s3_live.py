@@ -29,7 +29,7 @@ from tests.registry.test_upload_live_http import (  # noqa: F401 - collected aga
 from tests.support.moto import MIB
 from tests.support.oci_layout import image_layout
 from tests.support.server import live_http
-from tests.support.skopeo import SKOPEO, skopeo
+from tests.support.skopeo import skopeo
 
 
 def pending_for(moto, bucket: str, upload_id: str) -> list[dict]:
@@ -41,7 +41,7 @@ def lease_released(upload_id: str) -> bool:
     return upload is None or upload.lease_holder is None
 
 
-@pytest.mark.skipif(SKOPEO is None, reason="skopeo is not installed")
+@pytest.mark.requires_command("skopeo")
 def test_skopeo_pull_follows_the_presigned_redirect(
     live_registry, repo_name, tmp_path, moto, s3_live_bucket
 ):
