@@ -22,12 +22,12 @@ from django.db import connection
 from customers.models import AccessToken
 from customers.services import token_mint
 from customers.tokens import secret_prefix
-from tests.registry.test_upload_live_http import OCTETS, sha256
 from tests.support import requirements
 from tests.support.moto import MIB
 from tests.support.oci_layout import image_layout
 from tests.support.server import LiveRegistry
 from tests.support.skopeo import skopeo
+from tests.support.uploads import OCTETS, sha256
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
