@@ -10,7 +10,7 @@ from django.test import Client
 from customers.services import customer_create, token_mint, vendor_create
 from licensing.models import License, LicenseGrant
 from tests.conftest import basic
-from tests.licensing.scenario import REPO, denied, push_scenario
+from tests.support.licensing import REPO, denied, push_scenario
 
 pytestmark = pytest.mark.django_db
 

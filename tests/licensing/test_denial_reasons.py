@@ -9,7 +9,7 @@ from django.test import Client
 
 from licensing.services import license_set_status, license_update
 from tests.conftest import basic, license_grant
-from tests.licensing.scenario import REPO, denied, not_covered, push_scenario
+from tests.support.licensing import REPO, denied, not_covered, push_scenario
 
 pytestmark = pytest.mark.django_db
 

@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 
 from licensing.rules import RuleInvalid, rule_matches, rule_parse
 from tests.conftest import basic, license_grant
-from tests.licensing.scenario import REPO, denied, not_covered, push_scenario
+from tests.support.licensing import REPO, denied, not_covered, push_scenario
 from tests.support.queries import request_queries
 
 BUDGET = 2

@@ -22,7 +22,7 @@ from licensing.services import (
 from registry.changes import repository_changed
 from registry.models import TagHistory
 from tests.conftest import basic, license_grant
-from tests.licensing.scenario import REPO, denied, image, not_covered, push_scenario, put
+from tests.support.licensing import REPO, denied, image, not_covered, push_scenario, put
 from tests.support.registry_client import errors, sha256
 
 LICENSE = "Support 1.x"

@@ -16,7 +16,7 @@ from licensing.services import grant_add, license_create, license_suspend
 from registry.changes import customer_changed
 from registry.models import Repository
 from tests.conftest import basic, license_grant
-from tests.licensing.scenario import (
+from tests.support.licensing import (
     REPO,
     SIG,
     denied,
