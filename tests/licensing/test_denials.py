@@ -1,8 +1,8 @@
-"""A customer trying to get around its license (the issue's scenario).
-
-globex holds license 'Support 1.x' for acme/app with `glob:1.*`; acme pushed 1.0, 1.1 and
-2.0 (2.0 with a layer of its own and a base layer shared with 1.x) and a signature on 1.1
-and on 2.0. Every answer is asserted: status, OCI error code and the exact message."""
+"""What a license refuses, and the reason the customer reads (the scenario of
+tests/support/licensing.py): globex holds 'Support 1.x' (`glob:1.*` on acme/app) and
+tries to get around it. Every answer is asserted: status, OCI error code and the exact
+message; the reason also travels in a `Warning` header for HEAD requests. What a license
+entitles is in test_entitlement_rules.py."""
 
 import datetime
 import json
@@ -10,71 +10,22 @@ import json
 import pytest
 from django.test import Client
 
-from customers.services import customer_create, token_mint, vendor_create
+from customers.services import token_mint, vendor_create
 from licensing.models import License
-from licensing.services import grant_add, license_create, license_suspend
+from licensing.services import (
+    grant_add,
+    license_create,
+    license_set_status,
+    license_suspend,
+    license_update,
+)
 from registry.changes import customer_changed
 from registry.models import Repository
 from tests.conftest import basic, license_grant
-from tests.support.licensing import (
-    REPO,
-    SIG,
-    denied,
-    image,
-    not_covered,
-    push_scenario,
-    put,
-)
-from tests.support.registry_client import image_manifest, push_blob, put_manifest
+from tests.support.licensing import LICENSE, REPO, denied, image, not_covered, put
+from tests.support.registry_client import push_blob, put_manifest
 
 pytestmark = pytest.mark.django_db
-
-LICENSE = "Support 1.x"
-
-
-@pytest.fixture
-def pushed(client):
-    return push_scenario(client)
-
-
-@pytest.fixture
-def license(customer, pushed):
-    return license_grant(customer, REPO, "glob:1.*", name=LICENSE)
-
-
-@pytest.fixture
-def globex(license, pull_secret) -> Client:
-    return Client(HTTP_AUTHORIZATION=basic(pull_secret))
-
-
-def sig_payload(client, sig_digest: str) -> str:
-    """The payload layer of a signature manifest (read by the vendor)."""
-    manifest = json.loads(client.get(f"/v2/{REPO}/manifests/{sig_digest}").content)
-    return manifest["layers"][0]["digest"]
-
-
-# --- the entitled part ----------------------------------------------------------------
-
-
-def test_entitled_tags_pull_by_tag_and_by_digest(globex, pushed):
-    for tag in ("1.0", "1.1"):
-        for reference in (tag, pushed[tag]["digest"]):
-            response = globex.get(f"/v2/{REPO}/manifests/{reference}")
-            assert response.status_code == 200, response.content
-            assert response.content == pushed[tag]["raw"]
-            assert response["Docker-Content-Digest"] == pushed[tag]["digest"]
-        assert globex.head(f"/v2/{REPO}/manifests/{tag}").status_code == 200
-
-
-def test_shared_base_layer_and_entitled_layers_pull(globex, pushed):
-    for digest in (pushed["base"], pushed["1.0"]["own"], pushed["1.1"]["own"]):
-        response = globex.get(f"/v2/{REPO}/blobs/{digest}")
-        assert response.status_code == 200
-        assert response["Docker-Content-Digest"] == digest
-        assert globex.head(f"/v2/{REPO}/blobs/{digest}").status_code == 200
-    assert b"".join(globex.get(f"/v2/{REPO}/blobs/{pushed['base']}").streaming_content) == (
-        b"shared base layer " * 40
-    )
 
 
 # --- the unentitled release -----------------------------------------------------------
@@ -103,71 +54,6 @@ def test_2_0_own_layer_and_config_are_denied(client, globex, pushed):
     assert client.get(f"/v2/{REPO}/blobs/{own}").status_code == 200  # it exists
 
 
-def test_signatures_follow_their_subject(client, globex, pushed):
-    sig_11, sig_20 = pushed["1.1"]["sig"], pushed["2.0"]["sig"]
-    response = globex.get(f"/v2/{REPO}/manifests/{sig_11}")
-    assert response.status_code == 200
-    assert json.loads(response.content)["subject"]["digest"] == pushed["1.1"]["digest"]
-    payload = sig_payload(client, sig_11)
-    assert globex.get(f"/v2/{REPO}/blobs/{payload}").status_code == 200
-
-    denied(globex.get(f"/v2/{REPO}/manifests/{sig_20}"), not_covered(f"manifest {sig_20}"))
-    payload = sig_payload(client, sig_20)
-    denied(globex.get(f"/v2/{REPO}/blobs/{payload}"), not_covered(f"blob {payload}"))
-
-
-def test_referrers_list_only_entitled_signatures(globex, pushed):
-    response = globex.get(f"/v2/{REPO}/referrers/{pushed['1.1']['digest']}")
-    assert response.status_code == 200
-    listed = response.json()["manifests"]
-    assert [(d["digest"], d["artifactType"]) for d in listed] == [(pushed["1.1"]["sig"], SIG)]
-    filtered = globex.get(f"/v2/{REPO}/referrers/{pushed['1.1']['digest']}?artifactType={SIG}")
-    assert [d["digest"] for d in filtered.json()["manifests"]] == [pushed["1.1"]["sig"]]
-    # 2.0: the license covers the repository, so the list is answered, but it is empty
-    response = globex.get(f"/v2/{REPO}/referrers/{pushed['2.0']['digest']}")
-    assert response.status_code == 200
-    assert response.json()["manifests"] == []
-
-
-def test_grant_without_referrers_hides_signatures(customer, pushed, pull_secret):
-    license = license_create(vendor=customer.vendor, customer=customer, name="No sigs")
-    grant_add(license=license, repository_name=REPO, tag_rule="glob:1.*", include_referrers=False)
-    globex = Client(HTTP_AUTHORIZATION=basic(pull_secret))
-    assert globex.get(f"/v2/{REPO}/manifests/1.1").status_code == 200
-    sig = pushed["1.1"]["sig"]
-    denied(globex.get(f"/v2/{REPO}/manifests/{sig}"), not_covered(f"manifest {sig}"))
-    listed = globex.get(f"/v2/{REPO}/referrers/{pushed['1.1']['digest']}").json()
-    assert listed["manifests"] == []
-
-
-def test_tag_list_shows_only_covered_tags(client, globex, pushed):
-    response = globex.get(f"/v2/{REPO}/tags/list")
-    assert response.status_code == 200
-    assert response.json() == {"name": REPO, "tags": ["1.0", "1.1"]}
-    page = globex.get(f"/v2/{REPO}/tags/list?n=1")
-    assert page.json() == {"name": REPO, "tags": ["1.0"]}
-    assert page["Link"] == f'</v2/{REPO}/tags/list?n=1&last=1.0>; rel="next"'
-    assert globex.get(f"/v2/{REPO}/tags/list?n=1&last=1.0").json()["tags"] == ["1.1"]
-    assert client.get(f"/v2/{REPO}/tags/list").json()["tags"] == ["1.0", "1.1", "2.0"]
-
-
-def test_catalog_lists_only_repositories_with_an_active_grant(client, customer, globex, pushed):
-    for repo in ("acme/other", "acme/lapsed", "acme/theirs", "acme/second"):
-        _, raw = image_manifest(client, repo)
-        assert put_manifest(client, repo, "1.0", raw).status_code == 201
-    license_grant(customer, "acme/second", "exact:1.0", name="Second")
-    lapsed = license_grant(customer, "acme/lapsed", "glob:*", name="Lapsed")
-    license_suspend(license=lapsed)
-    initial, _ = customer_create(vendor=customer.vendor, slug="initial", name="Initial")
-    license_grant(initial, "acme/theirs", "glob:*", name="Theirs")
-    response = globex.get("/v2/_catalog")
-    assert response.status_code == 200
-    assert response.json() == {"repositories": ["acme/app", "acme/second"]}
-    page = globex.get("/v2/_catalog?n=1")
-    assert page.json() == {"repositories": ["acme/app"]}
-    assert page["Link"] == '</v2/_catalog?n=1&last=acme%2Fapp>; rel="next"'
-
-
 # --- writes ---------------------------------------------------------------------------
 
 
@@ -185,6 +71,7 @@ def test_customer_cannot_mount_push_or_delete(globex, pushed):
         globex.delete(f"/v2/{REPO}/manifests/{pushed['1.0']['digest']}"),
         "pull token may not delete acme/app",
     )
+    denied(globex.delete(f"/v2/{REPO}/manifests/1.0"), "pull token may not delete acme/app")
     denied(
         globex.post(
             f"/v2/{REPO}/blobs/uploads/", data=b"", content_type="application/octet-stream"
@@ -194,7 +81,7 @@ def test_customer_cannot_mount_push_or_delete(globex, pushed):
     assert not Repository.objects.filter(name="acme/mirror").exists()
 
 
-# --- license state ----------------------------------------------------------------------
+# --- license state --------------------------------------------------------------------
 
 
 def every_read(globex, pushed) -> list:
@@ -270,15 +157,56 @@ def test_an_active_license_outweighs_an_expired_one(customer, globex, pushed):
     )
 
 
-# --- other customers, other vendors -----------------------------------------------------
+# --- which license the reason names ---------------------------------------------------
 
 
 @pytest.fixture
-def initial(vendor) -> Client:
-    """Another customer of acme, with a license for another repository only."""
-    customer, _ = customer_create(vendor=vendor, slug="initial", name="Initial Co")
-    secret = token_mint(vendor=vendor, customer=customer, kind="pull", name="i").secret
-    return Client(HTTP_AUTHORIZATION=basic(secret))
+def two_licenses(customer, pushed, pull_secret):
+    license_grant(customer, REPO, "glob:1.*", name="Support 1.x")
+    second = license_grant(customer, REPO, "glob:2.*", name="Support 2.x")
+    return pushed, second, Client(HTTP_AUTHORIZATION=basic(pull_secret))
+
+
+def every_2_0_read(globex, pushed):
+    two = pushed["2.0"]
+    yield globex.get(f"/v2/{REPO}/manifests/2.0")
+    yield globex.get(f"/v2/{REPO}/manifests/{two['digest']}")
+    yield globex.get(f"/v2/{REPO}/blobs/{two['own']}")
+
+
+def test_a_suspended_license_is_named_beside_an_active_one(two_licenses):
+    pushed, second, globex = two_licenses
+    assert globex.get(f"/v2/{REPO}/manifests/2.0").status_code == 200
+    license_set_status(license=second, status="suspended")
+    for response in every_2_0_read(globex, pushed):
+        denied(response, "license 'Support 2.x' is suspended")
+    assert globex.get(f"/v2/{REPO}/manifests/1.0").status_code == 200  # the other one
+
+
+def test_an_expired_license_is_named_beside_an_active_one(two_licenses):
+    pushed, second, globex = two_licenses
+    today = datetime.date.today()
+    start, end = today - datetime.timedelta(days=30), today - datetime.timedelta(days=1)
+    license_update(license=second, name=second.name, valid_from=start, valid_until=end)
+    for response in every_2_0_read(globex, pushed):
+        denied(response, f"license 'Support 2.x' expired on {end.isoformat()}")
+
+
+def test_a_tag_no_license_would_cover_is_still_not_covered(two_licenses):
+    _, second, globex = two_licenses
+    license_set_status(license=second, status="suspended")
+    denied(globex.get(f"/v2/{REPO}/manifests/3.0"), not_covered("tag '3.0'"))
+
+
+def test_the_reason_travels_in_a_warning_header_for_head_requests(two_licenses):
+    _, second, globex = two_licenses
+    license_set_status(license=second, status="suspended")
+    response = globex.head(f"/v2/{REPO}/manifests/2.0")
+    assert response.status_code == 403 and response.content == b""
+    assert response["Warning"] == "299 - \"license 'Support 2.x' is suspended\""
+
+
+# --- other customers, other vendors ---------------------------------------------------
 
 
 def test_another_customer_gets_no_license_and_no_names(initial, globex, pushed):
@@ -321,57 +249,3 @@ def test_another_vendors_repositories_exist_or_not_alike(globex, initech, pushed
         head_missing = globex.head(f"/v2/initech/nothing/{path}")
         assert head_existing.status_code == head_missing.status_code == 403
     assert globex.get("/v2/_catalog").json() == {"repositories": [REPO]}
-
-
-def test_customer_reads_what_anonymous_reads_in_a_public_repository(
-    client, anonymous_client, initial
-):
-    """A public repository of the customer's own vendor: anonymous callers pull it, so a
-    customer logged in with its pull token (and no license for it) must too."""
-    _, raw = image_manifest(client, "acme/public")
-    put(client, "1.0", raw, repo="acme/public")
-    Repository.objects.filter(name="acme/public").update(is_public=True)
-    assert anonymous_client.get("/v2/acme/public/manifests/1.0").status_code == 200
-    response = initial.get("/v2/acme/public/manifests/1.0")
-    assert response.status_code == 200, response.content
-    layer = json.loads(raw)["layers"][0]["digest"]
-    assert initial.get(f"/v2/acme/public/blobs/{layer}").status_code == 200
-    tags = anonymous_client.get("/v2/acme/public/tags/list").json()
-    assert (
-        initial.get("/v2/acme/public/tags/list").json()
-        == tags
-        == {
-            "name": "acme/public",
-            "tags": ["1.0"],
-        }
-    )
-    denied(put_manifest(initial, "acme/public", "1.1", raw), "pull token may not push acme/public")
-
-
-# --- rule kinds ---------------------------------------------------------------------------
-
-
-def test_semver_range_covers_2_0_not_1_1(customer, pushed, pull_secret):
-    license_grant(customer, REPO, "semver:>=2.0,<3", name="Two")
-    globex = Client(HTTP_AUTHORIZATION=basic(pull_secret))
-    assert globex.get(f"/v2/{REPO}/manifests/2.0").content == pushed["2.0"]["raw"]
-    assert globex.get(f"/v2/{REPO}/blobs/{pushed['2.0']['own']}").status_code == 200
-    assert globex.get(f"/v2/{REPO}/manifests/{pushed['2.0']['sig']}").status_code == 200
-    denied(globex.get(f"/v2/{REPO}/manifests/1.1"), not_covered("tag '1.1'"))
-    digest = pushed["1.1"]["digest"]
-    denied(globex.get(f"/v2/{REPO}/manifests/{digest}"), not_covered(f"manifest {digest}"))
-    own = pushed["1.1"]["own"]
-    denied(globex.get(f"/v2/{REPO}/blobs/{own}"), not_covered(f"blob {own}"))
-    assert globex.get(f"/v2/{REPO}/tags/list").json()["tags"] == ["2.0"]
-
-
-def test_exact_rule_covers_only_its_tag(customer, pushed, pull_secret):
-    license_grant(customer, REPO, "exact:1.0", name="One")
-    globex = Client(HTTP_AUTHORIZATION=basic(pull_secret))
-    assert globex.get(f"/v2/{REPO}/manifests/1.0").status_code == 200
-    assert globex.get(f"/v2/{REPO}/blobs/{pushed['1.0']['own']}").status_code == 200
-    for tag in ("1.1", "2.0", "1.0.0", "1"):
-        denied(globex.get(f"/v2/{REPO}/manifests/{tag}"), not_covered(f"tag '{tag}'"))
-    own = pushed["1.1"]["own"]
-    denied(globex.get(f"/v2/{REPO}/blobs/{own}"), not_covered(f"blob {own}"))
-    assert globex.get(f"/v2/{REPO}/tags/list").json()["tags"] == ["1.0"]
