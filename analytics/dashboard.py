@@ -14,7 +14,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
-from analytics import queries
+from analytics import selectors as queries
 from analytics.models import PullRollup
 from customers.models import Vendor
 

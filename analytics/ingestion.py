@@ -24,13 +24,14 @@ import redis
 from django.conf import settings
 from django.db import connection, transaction
 
-from analytics import bulk, stream
-from analytics.events import CapturedPull, pull_from_fields
+from analytics import bulk
+from analytics.capture import stream
+from analytics.capture.events import CapturedPull, pull_from_fields
 from analytics.models import PullEvent, PullEventOutbox, PullRollup, PullRollupMember
+from core.versions import tag_order_key
 from customers.models import Customer, Vendor
 from registry.manifests import INDEX_MEDIA_TYPES
 from registry.models import Manifest, ManifestReference, Tag, TagHistory
-from registry.versions import tag_order_key
 
 logger = logging.getLogger(__name__)
 
@@ -334,7 +335,7 @@ def _yield_sqlite_lock() -> None:
 
 def ingest_pass(*, max_batches: int | None = None) -> IngestResult:
     """Drain the outbox and the stream until both are empty (or `max_batches` batches)."""
-    from analytics.outbox_buffer import buffer
+    from analytics.capture.outbox_buffer import buffer
 
     buffer.flush()  # events this process still holds go first
 

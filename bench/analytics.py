@@ -226,7 +226,7 @@ def ingestion_throughput(events: int) -> dict:
     from django.conf import settings
     from django.utils import timezone
 
-    from analytics.events import pull_fields
+    from analytics.capture.events import pull_fields
     from analytics.ingestion import ingest_pass
     from analytics.models import PullEvent, PullEventOutbox, PullRollup
     from customers.models import Customer, Vendor

@@ -1,5 +1,7 @@
-"""Admin for tenants and tokens. Token secrets are never stored, and their hashes are
-never displayed: tokens are minted and revoked through services (commands, portal)."""
+"""Admin for tenants and tokens: a read-only view for operators. Every change goes through
+a service (console, commands), which bumps the change generations the caches check and
+writes the audit row in the same transaction; an admin form would do neither. Token
+secrets are never stored, and their hashes are never displayed."""
 
 from django.contrib import admin, messages
 
@@ -7,44 +9,40 @@ from customers.models import AccessToken, AuditEvent, Customer, CustomerMember, 
 from customers.services import token_revoke
 
 
-class NoDeleteAdmin(admin.ModelAdmin):
-    """Deleting here would bypass services (revocation, cache invalidation, audit)."""
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Adding, changing or deleting here would bypass services (generations, audit)."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
     def has_delete_permission(self, request, obj=None):
         return False
 
 
 @admin.register(Vendor)
-class VendorAdmin(NoDeleteAdmin):
+class VendorAdmin(ReadOnlyAdmin):
     list_display = ["slug", "name", "created_at"]
-
-    def get_readonly_fields(self, request, obj=None):
-        # The slug is the registry namespace: renaming would hand its repositories' names
-        # to whoever takes the old slug.
-        return ["slug"] if obj else []
-
     search_fields = ["slug", "name"]
 
 
 @admin.register(VendorMember)
-class VendorMemberAdmin(admin.ModelAdmin):
+class VendorMemberAdmin(ReadOnlyAdmin):
     list_display = ["user", "vendor", "role"]
     list_filter = ["role", "vendor"]
 
 
 @admin.register(Customer)
-class CustomerAdmin(NoDeleteAdmin):
-    list_display = ["slug", "name", "vendor", "contact_email", "created_at"]
-
-    def get_readonly_fields(self, request, obj=None):
-        return ["vendor", "slug"] if obj else []  # tokens and licenses hang off both
-
+class CustomerAdmin(ReadOnlyAdmin):
+    list_display = ["slug", "name", "vendor", "contact_email", "suspended_at", "created_at"]
     list_filter = ["vendor"]
     search_fields = ["slug", "name"]
 
 
 @admin.register(CustomerMember)
-class CustomerMemberAdmin(admin.ModelAdmin):
+class CustomerMemberAdmin(ReadOnlyAdmin):
     list_display = ["user", "customer", "role"]
 
 
@@ -55,7 +53,7 @@ def revoke_tokens(modeladmin, request, queryset):
 
 
 @admin.register(AccessToken)
-class AccessTokenAdmin(NoDeleteAdmin):
+class AccessTokenAdmin(ReadOnlyAdmin):
     list_display = [
         "prefix",
         "name",
@@ -84,19 +82,11 @@ class AccessTokenAdmin(NoDeleteAdmin):
         "created_at",
     ]
     actions = [revoke_tokens]
-
-    def has_add_permission(self, request):
-        return False  # minting shows the secret once: use `createtoken` or the portal
+    # Minting shows the secret once: `createtoken` or the portal; revoking: the action.
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(NoDeleteAdmin):
+class AuditEventAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "action", "vendor", "actor", "target", "client_address"]
     list_filter = ["action", "vendor"]
     search_fields = ["target", "actor"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False

@@ -6,3 +6,7 @@ audit log knows the address without threading it through every call."""
 from contextvars import ContextVar
 
 client_address: ContextVar[str | None] = ContextVar("distr_client_address", default=None)
+
+# Who acts when a service is given no user: "command:<name>" while a management command
+# runs (customers.management.base.AuditedCommand sets it), "system" otherwise.
+actor: ContextVar[str] = ContextVar("distr_actor", default="system")

@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from core.changes import customer_changed, token_changed
 from customers import request_context
 from customers.models import AccessToken, AuditEvent, Customer, Vendor
 from customers.tokens import secret_generate, secret_hash, secret_prefix
-from registry.changes import customer_changed, token_changed
 
 TOKEN_ACTIONS = ("pull", "push", "delete")
 LAST_USED_RESOLUTION = datetime.timedelta(minutes=1)
@@ -25,10 +25,19 @@ class MintedToken:
     secret: str  # shown once, never stored
 
 
-def vendor_create(*, slug: str, name: str = "") -> tuple[Vendor, bool]:
+def vendor_create(*, slug: str, name: str = "", actor: str = "") -> tuple[Vendor, bool]:
     vendor = Vendor(slug=slug, name=name or slug)
     vendor.full_clean(validate_unique=False)
-    return Vendor.objects.get_or_create(slug=slug, defaults={"name": vendor.name})
+    with transaction.atomic():
+        vendor, created = Vendor.objects.get_or_create(slug=slug, defaults={"name": vendor.name})
+        if created:
+            audit_record(
+                vendor=vendor,
+                action=AuditEvent.Action.VENDOR_CREATED,
+                actor=actor,
+                target=f"vendor:{slug}",
+            )
+    return vendor, created
 
 
 def customer_create(
@@ -161,7 +170,8 @@ def audit_record(
     return AuditEvent.objects.create(
         vendor=vendor,
         action=action,
-        actor=actor[:200],
+        # A service given no user acts for the running command, or "system".
+        actor=(actor or request_context.actor.get())[:200],
         target=target[:400],
         # Inside a request, the client's address unless the caller names one.
         client_address=client_address or request_context.client_address.get(),
@@ -170,7 +180,7 @@ def audit_record(
 
 
 def _user_actor(user) -> str:
-    return f"user:{user.pk}" if user is not None else "system"
+    return f"user:{user.pk}" if user is not None else ""  # "": audit_record's default
 
 
 def _slug(customer: Customer | None) -> str:

@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.mfa",
+    "core",
     "registry",
     "customers",
     "licensing",
@@ -138,7 +139,7 @@ REDIS_URL = env.str("REDIS_URL", default="")
 # The cache is shared by every process of one install (web workers, commands, Celery):
 # Redis when configured, otherwise a table in the database, which all of them share by
 # definition. It holds login and rate-limit counters, built entitlements, dashboard
-# snapshots; access decisions never trust it alone (registry/changes.py, docs/coherence.md).
+# snapshots; access decisions never trust it alone (core/changes.py, docs/coherence.md).
 CACHES = {
     "default": (
         {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
@@ -328,7 +329,7 @@ ANALYTICS_CLAIM_IDLE_SECONDS = env.float("ANALYTICS_CLAIM_IDLE_SECONDS", default
 ANALYTICS_EMBEDDED_INGEST_SECONDS = env.float("ANALYTICS_EMBEDDED_INGEST_SECONDS", default=10.0)
 ANALYTICS_RETENTION_DAYS = env.int("ANALYTICS_RETENTION_DAYS", default=90)
 # Without Redis, pull events wait this long in process memory and go to the outbox in one
-# write (SQLite has a single writer); 0 writes each at once (analytics/outbox_buffer.py).
+# write (SQLite has a single writer); 0 writes each at once (analytics/capture/outbox_buffer.py).
 ANALYTICS_OUTBOX_BUFFER_SECONDS = env.float(
     "ANALYTICS_OUTBOX_BUFFER_SECONDS",
     default=1.0 if DATABASES["default"]["ENGINE"].endswith("sqlite3") else 0.0,

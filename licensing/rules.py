@@ -12,8 +12,8 @@ from functools import lru_cache
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
+from core.versions import tag_version  # the one version parser (leading "v" allowed)
 from registry.names import NAME_MAX_LENGTH, repository_name_is_valid
-from registry.versions import tag_version  # the one version parser (leading "v" allowed)
 
 
 class RuleInvalid(ValueError):

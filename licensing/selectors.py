@@ -8,7 +8,7 @@ manifests reference. Pull by tag or digest, blob reads, tag lists, referrers and
 all answer from it.
 
 Cache key: (customer, repository, the customer's generation, the repository's generation),
-both read from the database on every request (registry/changes.py). License, grant and
+both read from the database on every request (core/changes.py). License, grant and
 customer changes, pushes, tag moves and deletes replace a generation inside their own
 transaction, so every process sees the change from the first request after it commits;
 a warm decision costs the one generations query, which the registry's request shares with
@@ -29,15 +29,15 @@ from django.core.cache import cache
 from django.db.models import Q
 from django.utils import timezone
 
+from core.changes import Generations, customer_generation_key, repository_generation_key
+from core.memo import LruMemo
+from core.versions import tags_newest_first
 from customers.models import Customer
 from licensing.models import License, LicenseGrant
 from licensing.rules import repository_pattern_is_glob, repository_pattern_matches, rule_matches
-from registry.changes import Generations, customer_generation_key, repository_generation_key
-from registry.memo import LruMemo
 from registry.models import Repository
 from registry.names import repository_name_is_valid
 from registry.selectors import repository_graph
-from registry.versions import tags_newest_first
 
 CACHE_SECONDS = 3600
 
@@ -331,15 +331,25 @@ def _denial(grants: list[LicenseGrant], repository_name: str, today: datetime.da
     return f"no license of yours covers {repository_name}"
 
 
+def license_status(license: License, today: datetime.date) -> str:
+    """ "active", "suspended", "expired" or "not yet valid" on `today`."""
+    if license.status == License.Status.SUSPENDED:
+        return "suspended"
+    if license.valid_until is not None and license.valid_until < today:
+        return "expired"
+    if license.valid_from > today:
+        return "not yet valid"
+    return "active"
+
+
 def license_state(license: License, today: datetime.date) -> str:
     """Why an inactive license does not count today, as the customer reads it."""
-    if license.status == License.Status.SUSPENDED:
-        return f"license '{license.name}' is suspended"
-    if license.valid_until is not None and license.valid_until < today:
+    status = license_status(license, today)
+    if status == "expired":
         return f"license '{license.name}' expired on {license.valid_until.isoformat()}"
-    if license.valid_from > today:
+    if status == "not yet valid":
         return f"license '{license.name}' is valid from {license.valid_from.isoformat()}"
-    return f"license '{license.name}' is active"
+    return f"license '{license.name}' is {status}"
 
 
 def customers_with_active_license(*, vendor_id: int, today: datetime.date) -> dict[int, list[str]]:

@@ -1,5 +1,5 @@
 """License writes. Every change replaces the customer's generation inside its transaction
-(registry/changes.py), so every process's cached entitlements change with the commit; grant
+(core/changes.py), so every process's cached entitlements change with the commit; grant
 changes and every license change write their audit row in the same transaction, with the
 actor the caller names (`user:<id>` from the console, `command:<name>` from a command)."""
 
@@ -7,11 +7,11 @@ import datetime
 
 from django.db import transaction
 
+from core.changes import customer_changed
 from customers.models import AuditEvent, Customer, Vendor
 from customers.services import audit_record
 from licensing.models import License, LicenseGrant
 from licensing.rules import RuleInvalid, repository_pattern_validate, rule_parse
-from registry.changes import customer_changed
 
 
 class LicenseError(ValueError):
@@ -30,7 +30,7 @@ def license_create(
     valid_from: datetime.date | None = None,
     valid_until: datetime.date | None = None,
     notes: str = "",
-    actor: str = "system",
+    actor: str = "",
 ) -> License:
     if customer.vendor_id != vendor.id:
         raise LicenseError("that customer belongs to another vendor")
@@ -60,7 +60,7 @@ def license_update(
     valid_from: datetime.date,
     valid_until: datetime.date | None,
     notes: str = "",
-    actor: str = "system",
+    actor: str = "",
 ) -> License:
     if not name.strip():
         raise LicenseError("a license needs a name")
@@ -87,7 +87,7 @@ def grant_add(
     repository_name: str,
     tag_rule: str,
     include_referrers: bool = True,
-    actor: str = "system",
+    actor: str = "",
 ) -> LicenseGrant:
     """Grant `tag_rule` on a repository name (pushed or not yet) or a pattern of names in
     the license vendor's namespace (licensing/rules.py)."""
@@ -111,7 +111,7 @@ def grant_add(
     return grant
 
 
-def grant_remove(*, grant: LicenseGrant, actor: str = "system") -> None:
+def grant_remove(*, grant: LicenseGrant, actor: str = "") -> None:
     with transaction.atomic():
         customer_id = grant.license.customer_id
         _grant_audit(grant, AuditEvent.Action.GRANT_REMOVED, actor)
@@ -135,7 +135,7 @@ def _grant_audit(grant: LicenseGrant, action: str, actor: str) -> None:
     )
 
 
-def license_set_status(*, license: License, status: str, actor: str = "system") -> License:
+def license_set_status(*, license: License, status: str, actor: str = "") -> License:
     with transaction.atomic():
         License.objects.filter(pk=license.pk).update(status=status)
         license.status = status

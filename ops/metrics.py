@@ -19,6 +19,10 @@ from prometheus_client import (
 )
 from prometheus_client.core import GaugeMetricFamily
 
+from registry.metrics import BYTES_SERVED, BYTES_UPLOADED, PULLS
+
+__all__ = ["BYTES_SERVED", "BYTES_UPLOADED", "LATENCY", "PULLS", "REQUESTS", "exposition"]
+
 REQUESTS = Counter(
     "distr_http_requests",
     "HTTP requests answered, by route, method and status",
@@ -30,16 +34,6 @@ LATENCY = Histogram(
     ["route", "method"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
 )
-BYTES_UPLOADED = Counter(
-    "distr_registry_uploaded_bytes", "Request body bytes received on registry push routes"
-)
-BYTES_SERVED = Counter(
-    "distr_registry_served_bytes",
-    "Blob bytes answered: streamed by this process (file, stream) or by object storage "
-    "behind a presigned redirect (redirect)",
-    ["mode"],
-)
-PULLS = Counter("distr_registry_pulls", "Successful manifest GETs")
 
 
 class SharedStateCollector:

@@ -11,9 +11,11 @@ from django.utils import timezone
 
 from customers.models import AccessToken, AuditEvent, Customer, CustomerMember, Vendor, VendorMember
 from licensing.models import License, LicenseGrant
-from licensing.selectors import entitlement_get, licensed_repository_names
-from portal.models import Invitation, VendorDomain
-from registry.inventory import TagSummary, tag_summaries
+from licensing.selectors import license_status
+from portal.inventory import TagSummary, tag_summaries
+from portal.models import Branding, Invitation, VendorDomain
+from registry.access import visible_repository_names, visible_tags
+from registry.auth import principal_for_customer
 from registry.models import Repository
 
 
@@ -33,16 +35,6 @@ class LicenseView:
         )
 
 
-def license_state(license: License, today: datetime.date) -> str:
-    if license.status == License.Status.SUSPENDED:
-        return "suspended"
-    if license.valid_until is not None and license.valid_until < today:
-        return "expired"
-    if license.valid_from > today:
-        return "not yet valid"
-    return "active"
-
-
 def license_views(*, vendor: Vendor, customer: Customer) -> list[LicenseView]:
     today = timezone.localdate()
     licenses = (
@@ -54,7 +46,7 @@ def license_views(*, vendor: Vendor, customer: Customer) -> list[LicenseView]:
         LicenseView(
             license=lic,
             grants=list(lic.grants.all()),
-            state=license_state(lic, today),
+            state=license_status(lic, today),
             days_left=(lic.valid_until - today).days if lic.valid_until else None,
         )
         for lic in licenses
@@ -68,21 +60,61 @@ class RepositoryArtifacts:
 
 
 def customer_artifacts(*, vendor: Vendor, customer: Customer) -> list[RepositoryArtifacts]:
-    """What the customer may pull now: the same entitlement the registry enforces."""
+    """What the customer may pull now: the registry's own listing functions answer, for
+    the customer as its pull tokens are seen (catalog, then tags/list per repository)."""
+    principal = principal_for_customer(
+        vendor_id=vendor.id, vendor_slug=vendor.slug, customer_id=customer.id
+    )
+    names, _ = visible_repository_names(principal, n=None, last="")
+    repositories = {r.name: r for r in Repository.objects.filter(vendor=vendor, name__in=names)}
     result = []
-    for name in sorted(licensed_repository_names(customer_id=customer.id)):
-        repository = Repository.objects.filter(vendor=vendor, name=name).first()
+    for name in names:
+        repository = repositories.get(name)
         if repository is None:
             continue
-        entitlement = entitlement_get(customer_id=customer.id, repository_name=name)
-        if entitlement.denial:
-            continue
+        tags = visible_tags(principal, repository)
         result.append(
             RepositoryArtifacts(
-                name=name, tags=tag_summaries(repository=repository, tag_names=entitlement.tags)
+                name=name, tags=tag_summaries(repository=repository, tag_names=tags)
             )
         )
     return result
+
+
+@dataclass(frozen=True)
+class ConsoleOverview:
+    customer_count: int
+    repository_count: int
+    expiring: list  # active licenses ending within 30 days, soonest first
+    recent: list  # the last pushes and tag moves
+
+
+def console_overview(*, vendor: Vendor) -> ConsoleOverview:
+    today = timezone.localdate()
+    soon = today + datetime.timedelta(days=30)
+    return ConsoleOverview(
+        customer_count=Customer.objects.filter(vendor=vendor).count(),
+        repository_count=repository_list(vendor=vendor).count(),
+        expiring=list(
+            License.objects.filter(
+                vendor=vendor, status="active", valid_until__gte=today, valid_until__lte=soon
+            )
+            .select_related("customer")
+            .order_by("valid_until", "name")[:20]
+        ),
+        recent=list(
+            AuditEvent.objects.filter(
+                vendor=vendor, action__in=["manifest.pushed", "tag.moved"]
+            ).order_by("-pk")[:10]
+        ),
+    )
+
+
+def branding_image(*, vendor: Vendor | None, field: str):
+    """The vendor's stored logo or favicon row (only that column), or None."""
+    if vendor is None:
+        return None
+    return Branding.objects.filter(vendor=vendor).only(field, f"{field}_type").first()
 
 
 def customer_tokens(*, vendor: Vendor, customer: Customer):

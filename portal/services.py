@@ -1,5 +1,9 @@
 """Portal writes: branding, domains and memberships. Each records an audit event."""
 
+import secrets
+
+from allauth.account.models import EmailAddress
+from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -228,6 +232,34 @@ def customer_member_remove(*, member: CustomerMember, removed_by=None) -> None:
         )
 
 
+def staff_admin_ensure(*, vendor: Vendor, email: str, actor: str = "") -> str:
+    """Make `email` an admin of the vendor's console with a fresh random password, which
+    is returned (the demo's `seeddemo`): the user, its verified address and the
+    membership are created when missing; a new membership is audited."""
+    password = secrets.token_urlsafe(12)
+    with transaction.atomic():
+        user = get_user_model().objects.filter(email__iexact=email).first()
+        if user is None:
+            user = get_user_model().objects.create_user(username=email, email=email)
+        user.set_password(password)
+        user.save(update_fields=["password"])
+        EmailAddress.objects.update_or_create(
+            user=user, email=email, defaults={"verified": True, "primary": True}
+        )
+        _, added = VendorMember.objects.get_or_create(
+            vendor=vendor, user=user, defaults={"role": VendorMember.Role.ADMIN}
+        )
+        if added:
+            audit_record(
+                vendor=vendor,
+                action=AuditEvent.Action.MEMBER_ADDED,
+                actor=actor,
+                target=f"user:{user.pk}",
+                details={"role": VendorMember.Role.ADMIN, "staff": True},
+            )
+    return password
+
+
 def _keep_one_admin(member: VendorMember) -> None:
     others = VendorMember.objects.filter(vendor_id=member.vendor_id, role="admin").exclude(
         pk=member.pk
@@ -237,4 +269,4 @@ def _keep_one_admin(member: VendorMember) -> None:
 
 
 def _actor(user) -> str:
-    return f"user:{user.pk}" if user is not None else "system"
+    return f"user:{user.pk}" if user is not None else ""  # "": audit_record's default

@@ -1,17 +1,29 @@
-"""The one access decision every registry request passes through.
+"""Who may do what in the registry, and what each principal may see: the one module that
+decides and filters.
 
-`access_check(principal=…, repository_name=…, action=…)` allows, or raises Unauthorized
-(no usable credentials, or a JWT that does not cover the request: 401 with a Bearer
-challenge so the client fetches a token) or Denied (authenticated, not allowed: 403).
-`grant_scopes` is the token endpoint's side of the same rules: it grants the intersection
-of what was asked and what the principal may do.
+- `access_check(principal=…, repository_name=…, action=…)` allows, or raises Unauthorized
+  (no usable credentials, or a JWT that does not cover the request: 401 with a Bearer
+  challenge so the client fetches a token) or Denied (authenticated, not allowed: 403).
+- `grant_scopes` is the token endpoint's side of the same rules: it grants the intersection
+  of what was asked and what the principal may do.
+- `visible_repository_names`, `visible_tags`, `visible_referrers` filter listings. The
+  registry's catalog, tags/list and referrers answers and the portal's artifact pages all
+  call them, so what a customer is shown and what it can pull cannot disagree.
+
+What a customer is entitled to inside its vendor's namespace is decided by an
+`EntitlementPolicy` registered at start-up (licensing registers its own in `ready()`), so
+the registry asks licensing without importing it (docs/architecture.md). With no policy
+registered, customers are entitled to nothing: fail closed.
 """
 
-from licensing.selectors import EntitlementDenied, pull_check
+from typing import Protocol
+
+from core.globs import globs_match
+from registry import selectors
 from registry.auth import Principal
 from registry.errors import Denied, Unauthorized
-from registry.globs import globs_match
 from registry.models import Repository
+from registry.names import NameInvalid, repository_name_validate
 from registry.scopes import Scope
 
 PULL, PUSH, DELETE, CATALOG = "pull", "push", "delete", "catalog"
@@ -61,6 +73,101 @@ def access_check(
     )
 
 
+class EntitlementPolicy(Protocol):
+    """What a customer may read in its vendor's namespace (licensing implements it)."""
+
+    def denial(
+        self, *, customer_id: int, repository_name: str, resource: str, reference, generations
+    ) -> str:
+        """Why the customer may not read `resource` at `reference`; "" when it may."""
+
+    def tags(self, *, customer_id: int, repository_name: str, generations) -> frozenset[str]:
+        """The repository's current tags the customer may pull."""
+
+    def manifests(self, *, customer_id: int, repository_name: str, generations) -> frozenset[str]:
+        """Digests of the manifests the customer may pull (tag history included)."""
+
+    def repository_names(self, *, customer_id: int) -> set[str]:
+        """Existing repositories the customer is entitled to now."""
+
+
+class _NothingEntitled:
+    def denial(self, **_) -> str:
+        return "no license covers this repository"
+
+    def tags(self, **_) -> frozenset[str]:
+        return frozenset()
+
+    manifests = tags
+
+    def repository_names(self, **_) -> set[str]:
+        return set()
+
+
+_policy: EntitlementPolicy = _NothingEntitled()
+
+
+def entitlement_policy_register(policy: EntitlementPolicy) -> None:
+    """Called once at start-up by the app that decides entitlements (licensing)."""
+    global _policy
+    _policy = policy
+
+
+def _filtered_by_entitlement(principal: Principal, repository: Repository) -> bool:
+    """Does this principal see only part of the repository? A customer does in its
+    vendor's private repositories; everyone else sees all that access_check let through."""
+    return (
+        principal.kind == "pull"
+        and not repository.is_public
+        and _in_own_namespace(principal, repository.name)
+    )
+
+
+def visible_repository_names(principal: Principal, *, n: int | None, last: str):
+    """One page of the repositories the principal may list: (names, more)."""
+    if principal.kind == "pull":  # a customer's catalog: repositories licensed to it
+        names = _policy.repository_names(customer_id=principal.customer_id)
+        return selectors.page_of(sorted(names), n=n, last=last)
+    return selectors.repository_list(
+        vendor_id=principal.vendor_id,
+        namespace=principal.vendor_slug,
+        patterns=principal.repository_patterns,
+        n=n,
+        last=last,
+    )
+
+
+def visible_tags(principal: Principal, repository: Repository) -> frozenset[str] | None:
+    """The tags the principal may see, or None when it sees every tag."""
+    if not _filtered_by_entitlement(principal, repository):
+        return None
+    return _policy.tags(
+        customer_id=principal.customer_id,
+        repository_name=repository.name,
+        generations=principal.generations,
+    )
+
+
+def visible_tags_page(principal: Principal, repository: Repository, *, n: int | None, last: str):
+    """One page of tags/list for the principal: (tags, more)."""
+    tags = visible_tags(principal, repository)
+    if tags is None:
+        return selectors.tag_list(repository=repository, n=n, last=last)
+    return selectors.page_of(sorted(tags), n=n, last=last)
+
+
+def visible_referrers(principal: Principal, repository: Repository, descriptors: list[dict]):
+    """The referrer descriptors whose manifests the principal may pull."""
+    if not _filtered_by_entitlement(principal, repository):
+        return descriptors
+    allowed = _policy.manifests(
+        customer_id=principal.customer_id,
+        repository_name=repository.name,
+        generations=principal.generations,
+    )
+    return [d for d in descriptors if d["digest"] in allowed]
+
+
 MAX_SCOPES = 32
 # Granted resource names stop here, so a JWT stays well under the 8 KB a proxy or gunicorn
 # (limit_request_field_size) accepts in one header; the rest is not granted (fewer actions
@@ -93,24 +200,22 @@ def _in_own_namespace(principal: Principal, repository_name: str) -> bool:
 
 def _license_check(principal: Principal, repository_name: str, resource: str, reference):
     """Customers read only what a license covers; the reason goes back to them."""
-    try:
-        pull_check(
-            customer_id=principal.customer_id,
-            repository_name=repository_name,
-            resource=resource,
-            reference=reference,
-            generations=principal.generations,  # read with the token check: one query
-        )
-    except EntitlementDenied as exc:
-        if _repository_is_public(repository_name):
-            return  # what anyone may pull, a customer may pull too
-        raise Denied(
-            str(exc),
-            detail=[{"Type": "repository", "Name": repository_name, "Action": PULL}],
-            # A HEAD answer has no body: clients that resolve with HEAD (containerd) can
-            # still show the reason (distribution-spec: Warning headers, code 299).
-            headers={"Warning": _warning(str(exc))},
-        ) from None
+    reason = _policy.denial(
+        customer_id=principal.customer_id,
+        repository_name=repository_name,
+        resource=resource,
+        reference=reference,
+        generations=principal.generations,  # read with the token check: one query
+    )
+    if not reason or _repository_is_public(repository_name):
+        return  # what anyone may pull, a customer may pull too
+    raise Denied(
+        reason,
+        detail=[{"Type": "repository", "Name": repository_name, "Action": PULL}],
+        # A HEAD answer has no body: clients that resolve with HEAD (containerd) can
+        # still show the reason (distribution-spec: Warning headers, code 299).
+        headers={"Warning": _warning(reason)},
+    )
 
 
 def _warning(text: str) -> str:
@@ -165,8 +270,6 @@ def _repository_is_public(repository_name: str) -> bool:
 
 
 def _name_is_valid(name: str) -> bool:
-    from registry.names import NameInvalid, repository_name_validate
-
     try:
         repository_name_validate(name)
     except NameInvalid:

@@ -3,7 +3,7 @@
 Credentials are a Bearer JWT from `/v2/token` or Basic credentials whose password is a
 token secret (the username is free-form). A JWT says who asked and which scopes were
 granted; the token behind it is re-checked on every request: this process memoises the
-token's principal under the token's generation (registry/changes.py) and reads that
+token's principal under the token's generation (core/changes.py) and reads that
 generation, with the customer's and the repository's, in one query per request. A
 revocation replaces the generation in its own transaction, so every process refuses the
 token from the first request after the revocation commits.
@@ -19,17 +19,17 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
-from customers.models import AccessToken, AuditEvent
-from customers.selectors import token_authenticate, token_get_by_prefix, token_refused
-from customers.services import audit_record, token_touch
-from registry.changes import (
+from core.changes import (
     Generations,
     customer_generation_key,
     repository_generation_key,
     token_generation_key,
 )
+from core.memo import LruMemo
+from customers.models import AccessToken, AuditEvent
+from customers.selectors import token_authenticate, token_get_by_prefix, token_refused
+from customers.services import audit_record, token_touch
 from registry.errors import TooManyRequests, Unauthorized
-from registry.memo import LruMemo
 from registry.signing import TokenInvalid, token_verify
 
 ALL_ACTIONS = frozenset({"pull", "push", "delete"})
@@ -77,6 +77,18 @@ def principal_for_token(token: AccessToken, granted: dict | None = None) -> Prin
         repository_patterns=tuple(token.repository_patterns or ()),
         actions=actions,
         granted=granted,
+    )
+
+
+def principal_for_customer(*, vendor_id: int, vendor_slug: str, customer_id: int) -> Principal:
+    """The customer as the registry sees any of its pull tokens: what the portal asks
+    registry.access about, so its pages list exactly what those tokens can pull."""
+    return Principal(
+        kind="pull",
+        vendor_id=vendor_id,
+        vendor_slug=vendor_slug,
+        customer_id=customer_id,
+        actions=frozenset({"pull"}),
     )
 
 

@@ -6,8 +6,8 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 
-from ops.metrics import BYTES_UPLOADED
 from registry.errors import BlobUploadInvalid, NameInvalid, PaginationNumberInvalid, SizeInvalid
+from registry.metrics import BYTES_UPLOADED
 
 _CONTENT_RANGE = re.compile(r"(?:bytes[ =])?(\d+)-(\d+)(?:/(?:\d+|\*))?")
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)")

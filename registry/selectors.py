@@ -7,9 +7,9 @@ from django.db import connection
 from django.db.models import F, Q
 from django.db.models.functions import Collate
 
+from core.globs import globs_regex
 from registry.digests import Digest, digest_parse
 from registry.errors import BlobUnknown, BlobUploadUnknown, ManifestUnknown, NameUnknown
-from registry.globs import globs_regex
 from registry.models import (
     Manifest,
     ManifestReference,

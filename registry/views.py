@@ -9,9 +9,17 @@ from django.http import FileResponse, HttpResponse, JsonResponse, StreamingHttpR
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
-from analytics.capture import pull_record
 from registry import selectors
-from registry.access import CATALOG, DELETE, PULL, PUSH, access_check
+from registry.access import (
+    CATALOG,
+    DELETE,
+    PULL,
+    PUSH,
+    access_check,
+    visible_referrers,
+    visible_repository_names,
+    visible_tags_page,
+)
 from registry.auth import principal_from_request
 from registry.digests import digest_parse
 from registry.errors import (
@@ -36,9 +44,9 @@ from registry.http import (
     request_body_chunks,
     request_content_length,
 )
-from registry.licenses import entitled_manifests, entitled_tags, licensed_repository_names
 from registry.manifests import INDEX_MEDIA_TYPES, OCI_INDEX
 from registry.names import reference_outside_grammar, repository_name_validate
+from registry.observers import manifest_pulled
 from registry.services.manifests import blob_unlink, manifest_delete, manifest_put
 from registry.services.repositories import repository_get_or_create
 from registry.services.uploads import (
@@ -145,24 +153,7 @@ class CatalogView(RegistryView):
 
     def get(self, request):
         n, last = pagination_parse(request)
-        principal = request.principal
-        if principal.kind == "pull":  # a customer's catalog: repositories licensed to it
-            names, more = selectors.page_of(
-                sorted(licensed_repository_names(customer_id=principal.customer_id)),
-                n=n,
-                last=last,
-            )
-            response = JsonResponse({"repositories": names})
-            if more:
-                response["Link"] = next_link(request.path, n, names[-1])
-            return response
-        names, more = selectors.repository_list(
-            vendor_id=principal.vendor_id,
-            namespace=principal.vendor_slug,
-            patterns=principal.repository_patterns,
-            n=n,
-            last=last,
-        )
+        names, more = visible_repository_names(request.principal, n=n, last=last)
         response = JsonResponse({"repositories": names})
         if more:
             response["Link"] = next_link(request.path, n, names[-1])
@@ -175,13 +166,7 @@ class TagListView(RegistryView):
     def get(self, request, name):
         n, last = pagination_parse(request)
         repository = selectors.repository_get(repository_name=name)
-        if request.principal.kind == "pull" and not repository.is_public:
-            # customers list only the tags they may pull
-            tags, more = selectors.page_of(
-                sorted(entitled_tags(request.principal, name)), n=n, last=last
-            )
-        else:
-            tags, more = selectors.tag_list(repository=repository, n=n, last=last)
+        tags, more = visible_tags_page(request.principal, repository, n=n, last=last)
         response = JsonResponse({"name": name, "tags": tags})
         if more:
             response["Link"] = next_link(request.path, n, tags[-1])
@@ -199,7 +184,7 @@ class ManifestView(RegistryView):
         response["Docker-Content-Digest"] = manifest.digest
         response["ETag"] = f'"{manifest.digest}"'
         if request.method == "GET":  # a pull; HEAD only checks (docs/analytics.md)
-            pull_record(
+            manifest_pulled(
                 request=request,
                 repository_name=name,
                 reference=reference,
@@ -372,12 +357,13 @@ class ReferrersView(RegistryView):
         except RegistryError:
             descriptors = []  # the spec: never 404 for referrers; nothing refers here
         else:
-            descriptors = selectors.referrer_list(
-                repository=repository, subject=subject, artifact_type=artifact_type
+            descriptors = visible_referrers(
+                request.principal,
+                repository,
+                selectors.referrer_list(
+                    repository=repository, subject=subject, artifact_type=artifact_type
+                ),
             )
-            if request.principal.kind == "pull" and not repository.is_public:
-                allowed = entitled_manifests(request.principal, name)
-                descriptors = [d for d in descriptors if d["digest"] in allowed]
         body = {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": descriptors}
         response = HttpResponse(json.dumps(body), content_type=OCI_INDEX)
         if artifact_type:

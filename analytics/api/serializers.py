@@ -3,7 +3,7 @@ the OpenAPI schema; views return the selectors' dicts as they are)."""
 
 from rest_framework import serializers
 
-from analytics.queries import MAX_RANGE_DAYS, QUIET_DAYS
+from analytics.selectors import MAX_RANGE_DAYS, QUIET_DAYS
 
 
 class PeriodFilterSerializer(serializers.Serializer):

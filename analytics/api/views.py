@@ -1,5 +1,5 @@
 """The analytics JSON API (`/api/v1/analytics/…`): parse filters, call one selector from
-analytics.queries with the caller's vendor, return `{vendor, start, end, results}`.
+analytics.selectors with the caller's vendor, return `{vendor, start, end, results}`.
 `?format=csv` returns the results as CSV."""
 
 from django.http import Http404
@@ -9,7 +9,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from analytics import queries
+from analytics import selectors as queries
 from analytics.api import serializers as s
 from analytics.api.permissions import IsVendorStaff
 from analytics.api.renderers import CSVRenderer

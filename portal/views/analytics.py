@@ -1,5 +1,5 @@
 """Pull analytics pages: the vendor's dashboard, a page per customer, CSV exports, and a
-customer's own pull history. Numbers come from analytics.queries (daily rollups), charts
+customer's own pull history. Numbers come from analytics.selectors (daily rollups), charts
 from analytics.charts (server-side SVG)."""
 
 import datetime
@@ -7,7 +7,7 @@ import datetime
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 
-from analytics import queries
+from analytics import selectors as queries
 from analytics.charts import bar_chart, line_chart
 from analytics.dashboard import dashboard_get
 from analytics.exports import rows_to_csv

@@ -9,17 +9,16 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_http_methods, require_POST
 
 from analytics.exports import csv_stream
-from customers.models import AccessToken, AuditEvent, Customer
+from customers.models import AccessToken, AuditEvent
 from customers.services import TokenError, token_mint, token_revoke
-from licensing.models import License
 from portal import selectors
 from portal.branding import brand_for
 from portal.forms import BrandingForm, DomainForm, InviteStaffForm, PushTokenForm, RoleForm
+from portal.inventory import manifest_summary, manifest_tags, tag_summaries
 from portal.invitations import (
     InvitationError,
     invitation_create,
@@ -50,29 +49,13 @@ from portal.views.customer import (
 )
 from portal.views.invitation_link import invitation_link_page
 from registry.errors import RegistryError
-from registry.inventory import manifest_summary, manifest_tags, tag_summaries
 from registry.services.manifests import manifest_delete
 
 
 @staff_page
 def console_home(request):
-    vendor = request.vendor
-    today = timezone.localdate()
-    soon = today + datetime.timedelta(days=30)
-    return render(
-        request,
-        "console/home.html",
-        {
-            "customer_count": Customer.objects.filter(vendor=vendor).count(),
-            "repository_count": selectors.repository_list(vendor=vendor).count(),
-            "expiring": License.objects.filter(
-                vendor=vendor, status="active", valid_until__gte=today, valid_until__lte=soon
-            ).select_related("customer")[:20],
-            "recent": AuditEvent.objects.filter(
-                vendor=vendor, action__in=["manifest.pushed", "tag.moved"]
-            ).order_by("-pk")[:10],
-        },
-    )
+    overview = selectors.console_overview(vendor=request.vendor)
+    return render(request, "console/home.html", vars(overview))
 
 
 @staff_page

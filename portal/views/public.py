@@ -8,6 +8,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
+from portal import selectors
+from portal.branding import brand_for
 from portal.invitations import (
     SESSION_INVITATION_KEY,
     InvitationError,
@@ -15,7 +17,6 @@ from portal.invitations import (
     invitation_get_open,
     user_exists,
 )
-from portal.models import Branding
 from portal.views.access import portal_page
 
 
@@ -68,7 +69,7 @@ def invitation(request, key: str):
 def _brand_image(request, field: str):
     if getattr(request, "vendor", None) is None:
         raise Http404("no portal here")
-    branding = Branding.objects.filter(vendor=request.vendor).only(field, f"{field}_type").first()
+    branding = selectors.branding_image(vendor=request.vendor, field=field)
     if branding is None or not getattr(branding, f"{field}_type"):
         raise Http404("no image")
     response = HttpResponse(
@@ -85,8 +86,6 @@ def brand_theme(request):
     and the Content-Security-Policy can forbid it."""
     if getattr(request, "vendor", None) is None:
         raise Http404("no portal here")
-    from portal.branding import brand_for
-
     response = HttpResponse(
         f":root{{{brand_for(request.vendor).css_variables}}}\n",
         content_type="text/css; charset=utf-8",
@@ -104,11 +103,7 @@ def favicon_ico(request):
     portal, else distr's icon; never a 404. The URL carries no version, so it is cached
     for a day rather than for ever (a new favicon shows within a day)."""
     vendor = getattr(request, "vendor", None)
-    branding = (
-        Branding.objects.filter(vendor=vendor).only("favicon", "favicon_type").first()
-        if vendor is not None
-        else None
-    )
+    branding = selectors.branding_image(vendor=vendor, field="favicon")
     if branding is not None and branding.favicon_type:
         response = HttpResponse(bytes(branding.favicon), content_type=branding.favicon_type)
     else:

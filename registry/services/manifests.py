@@ -3,9 +3,9 @@
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from core.changes import repository_changed
 from customers.models import AuditEvent
 from customers.services import audit_record
-from registry.changes import repository_changed
 from registry.digests import Digest, digest_parse, hasher_new
 from registry.errors import (
     ContentInUse,

@@ -9,7 +9,7 @@ import pytest
 import redis
 from django.test import Client
 
-from analytics import stream
+from analytics.capture import stream
 from customers.services import customer_create, token_mint
 from tests.conftest import basic, license_grant
 from tests.support.registry_client import OCI_INDEX, image_manifest, put_manifest, sha256
@@ -108,7 +108,7 @@ def store_pulls(
 
     from django.utils import timezone
 
-    from analytics.events import CapturedPull
+    from analytics.capture.events import CapturedPull
     from analytics.ingestion import pull_events_store
 
     when = timezone.now() - datetime.timedelta(days=days_ago)

@@ -155,7 +155,7 @@ def test_image_pulled_by_digest_counts_under_its_tag(embedded_mode, licensed, cu
 
 def test_events_captured_without_the_kind_are_judged_from_the_database(licensed, customer):
     # Events already in the stream or outbox when this version is deployed carry no "k".
-    from analytics.events import pull_fields, pull_from_fields
+    from analytics.capture.events import pull_fields, pull_from_fields
     from analytics.ingestion import pull_events_store
 
     def legacy(reference: str, digest: str):

@@ -5,8 +5,8 @@ import datetime
 
 from django.utils import timezone
 
-from analytics import stream
-from analytics.events import pull_fields, pull_from_fields
+from analytics.capture import stream
+from analytics.capture.events import pull_fields, pull_from_fields
 from analytics.ingestion import ingest_pass, pull_events_store
 from analytics.models import PullEvent, PullRollup, PullRollupMember
 from analytics.retention import pull_events_prune

@@ -1,4 +1,4 @@
-"""The embedded default's batched outbox writer (analytics/outbox_buffer.py): pulls wait
+"""The embedded default's batched outbox writer (analytics/capture/outbox_buffer.py): pulls wait
 in memory, are written in one transaction, survive a failed write, and reach the rollups
 exactly once."""
 
@@ -6,9 +6,9 @@ import time
 
 import pytest
 
+from analytics.capture.outbox_buffer import buffer
 from analytics.ingestion import ingest_pass
 from analytics.models import PullEventOutbox, PullRollup
-from analytics.outbox_buffer import buffer
 from tests.analytics.conftest import pull_client
 
 
@@ -68,7 +68,7 @@ def test_the_writer_thread_flushes_on_its_own(buffered, licensed, customer):
 
 def test_one_process_ingests_at_a_time(settings, tmp_path):
     """The embedded ingester's flock: while one holds it, another pass stands aside."""
-    from analytics.embedded import _one_ingester
+    from analytics.capture.embedded import _one_ingester
 
     settings.DATA_DIR = tmp_path
     with _one_ingester() as first:

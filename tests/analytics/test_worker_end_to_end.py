@@ -10,8 +10,8 @@ import redis
 import requests
 from django.utils import timezone
 
-from analytics import stream
-from analytics.events import pull_fields
+from analytics.capture import stream
+from analytics.capture.events import pull_fields
 from analytics.models import PullEvent, PullEventOutbox, PullRollup
 from analytics.services import api_token_mint
 from customers.services import customer_create, token_mint

@@ -10,6 +10,7 @@ import json
 import pytest
 from django.test import Client
 
+from core.changes import customer_changed
 from customers.services import token_mint, vendor_create
 from licensing.models import License
 from licensing.services import (
@@ -19,7 +20,6 @@ from licensing.services import (
     license_suspend,
     license_update,
 )
-from registry.changes import customer_changed
 from registry.models import Repository
 from tests.conftest import basic, license_grant
 from tests.support.licensing import LICENSE, REPO, denied, image, not_covered, put

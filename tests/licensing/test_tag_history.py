@@ -11,6 +11,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from core.changes import repository_changed
 from licensing.models import License, LicenseGrant
 from licensing.services import (
     grant_add,
@@ -19,7 +20,6 @@ from licensing.services import (
     license_set_status,
     license_suspend,
 )
-from registry.changes import repository_changed
 from registry.models import TagHistory
 from tests.conftest import basic, license_grant
 from tests.support.licensing import LICENSE, REPO, denied, image, not_covered, put

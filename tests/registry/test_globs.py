@@ -2,7 +2,7 @@ import re
 
 import pytest
 
-from registry.globs import globs_match, globs_regex
+from core.globs import globs_match, globs_regex
 
 
 @pytest.mark.parametrize(

@@ -1,10 +1,11 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from analytics.services import api_token_mint
+from customers.management.base import AuditedCommand
 from customers.selectors import vendor_get
 
 
-class Command(BaseCommand):
+class Command(AuditedCommand):
     help = "Mint a vendor API token for the JSON API; prints the secret (shown only once)."
 
     def add_arguments(self, parser):

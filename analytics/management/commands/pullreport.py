@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from analytics.exports import rows_to_csv, rows_to_json
-from analytics.queries import MAX_RANGE_DAYS, daily_rollups, date_range
+from analytics.selectors import MAX_RANGE_DAYS, daily_rollups, date_range
 from customers.selectors import vendor_get
 
 COLUMNS = [

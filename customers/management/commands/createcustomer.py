@@ -1,11 +1,12 @@
 from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from customers.management.base import AuditedCommand
 from customers.selectors import vendor_get
 from customers.services import customer_create
 
 
-class Command(BaseCommand):
+class Command(AuditedCommand):
     help = "Create a customer of VENDOR (idempotent)."
 
     def add_arguments(self, parser):

@@ -1,13 +1,14 @@
 import datetime
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.utils import timezone
 
+from customers.management.base import AuditedCommand
 from customers.selectors import customer_get, vendor_get
 from customers.services import TokenError, token_mint
 
 
-class Command(BaseCommand):
+class Command(AuditedCommand):
     help = (
         "Mint a registry token and print only its secret on stdout (it is shown once). "
         "Push tokens belong to the vendor (CI); pull tokens to a customer."

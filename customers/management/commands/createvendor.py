@@ -1,10 +1,11 @@
 from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from customers.management.base import AuditedCommand
 from customers.services import vendor_create
 
 
-class Command(BaseCommand):
+class Command(AuditedCommand):
     help = "Create a vendor (idempotent). SLUG is its registry namespace."
 
     def add_arguments(self, parser):

@@ -1,11 +1,12 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from customers.management.base import AuditedCommand
 from customers.selectors import token_get_by_prefix
 from customers.services import token_revoke
 from customers.tokens import secret_matches, secret_prefix
 
 
-class Command(BaseCommand):
+class Command(AuditedCommand):
     help = "Revoke a token, named by its visible prefix or by its whole secret."
 
     def add_arguments(self, parser):

@@ -1,10 +1,11 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from customers.management.base import AuditedCommand
 from customers.selectors import customer_get, vendor_get
 from customers.services import customer_set_suspended
 
 
-class Command(BaseCommand):
+class Command(AuditedCommand):
     help = (
         "Suspend a customer (its tokens pull nothing and its users cannot sign in, from the "
         "next request in every process), or resume it with --resume."

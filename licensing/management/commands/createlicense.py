@@ -1,12 +1,13 @@
 import datetime
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from customers.management.base import AuditedCommand
 from customers.selectors import customer_get, vendor_get
 from licensing.services import LicenseError, license_create
 
 
-class Command(BaseCommand):
+class Command(AuditedCommand):
     help = "Create a license for a customer; prints the license id."
 
     def add_arguments(self, parser):

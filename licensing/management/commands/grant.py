@@ -1,11 +1,12 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from customers.management.base import AuditedCommand
 from licensing.models import License
 from licensing.rules import RuleInvalid, rule_parse
 from licensing.services import LicenseError, grant_add, grant_remove
 
 
-class Command(BaseCommand):
+class Command(AuditedCommand):
     help = (
         "Grant a license a repository and a tag rule. REPOSITORY is a full name in the "
         "vendor's namespace, pushed already or not yet (acme/app), or a pattern: * and ? "

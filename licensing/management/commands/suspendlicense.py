@@ -1,10 +1,11 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from customers.management.base import AuditedCommand
 from licensing.models import License
 from licensing.services import license_set_status
 
 
-class Command(BaseCommand):
+class Command(AuditedCommand):
     help = (
         "Suspend a license (its customer's pulls under it stop from the next request, in "
         "every process), or reactivate it with --resume."

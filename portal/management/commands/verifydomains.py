@@ -1,13 +1,14 @@
 """`manage.py verifydomains [HOST ...]`: check pending portal domains' DNS TXT records now
 (what the Celery beat sweep and the console's "Verify now" button do)."""
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand  # noqa: F401 - CommandError users
 
+from customers.management.base import AuditedCommand
 from portal.selectors import domain_list_pending
 from portal.services import PortalError, domain_verify
 
 
-class Command(BaseCommand):
+class Command(AuditedCommand):
     help = "Verify pending portal domains (TXT _distr-challenge.<host> holding the token)."
 
     def add_arguments(self, parser):

@@ -1,13 +1,14 @@
 import datetime
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand  # noqa: F401 - CommandError users
 
+from customers.management.base import AuditedCommand
 from registry.services.object_uploads import orphan_multipart_abort
 from registry.services.uploads import upload_purge_stale
 from registry.storage import blob_store
 
 
-class Command(BaseCommand):
+class Command(AuditedCommand):
     help = "Cancel blob uploads that have not been touched for a while and free their space."
 
     def add_arguments(self, parser):

@@ -1,12 +1,12 @@
-"""registry/inventory.py: what the portal tells people about a tag, read from the
+"""portal/inventory.py: what the portal tells people about a tag, read from the
 manifests actually pushed (kind, size, platforms, attachments, ordering)."""
 
 import datetime
 import json
 
-from registry.inventory import manifest_summary, tag_summaries
+from core.versions import tags_newest_first
+from portal.inventory import manifest_summary, tag_summaries
 from registry.models import Repository
-from registry.versions import tags_newest_first
 from tests.support.registry_client import (
     OCI_INDEX,
     OCI_LAYER,

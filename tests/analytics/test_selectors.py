@@ -4,8 +4,8 @@ import datetime
 
 from django.utils import timezone
 
-from analytics import queries
-from registry.versions import tag_order_key
+from analytics import selectors as queries
+from core.versions import tag_order_key
 
 
 def _today():

@@ -1,7 +1,7 @@
 """A bounded, thread-safe LRU for per-process memos.
 
 A memo is never the truth: callers key or validate its entries by change generations read
-from the database on every request (registry/changes.py), so an entry can be unused but
+from the database on every request (core/changes.py), so an entry can be unused but
 never stale; the bound drops the unused ones.
 """
 

@@ -5,8 +5,8 @@ bytes; nothing here is on a registry hot path."""
 import json
 from dataclasses import dataclass, field
 
+from core.versions import tags_newest_first
 from registry.models import Manifest, Repository, Tag
-from registry.versions import tags_newest_first
 
 HELM_CONFIG = "application/vnd.cncf.helm.config.v1+json"
 IMAGE_CONFIGS = {

@@ -17,7 +17,7 @@ import secrets
 
 from django.db import connection
 
-from registry.models import ChangeGeneration
+from core.models import ChangeGeneration
 
 _TABLE = ChangeGeneration._meta.db_table
 # One statement on SQLite (>= 3.24) and PostgreSQL alike.

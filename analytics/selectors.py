@@ -13,10 +13,10 @@ from django.db.models import Max, Sum
 from django.utils import timezone
 
 from analytics.models import PullRollup
+from core.versions import tag_order_key, tag_version
 from customers.models import Customer, Vendor
 from licensing.selectors import customers_with_active_license, entitlement_get
 from registry.models import Tag
-from registry.versions import tag_order_key, tag_version
 
 PERIODS = (7, 30, 90)
 MAX_RANGE_DAYS = 366

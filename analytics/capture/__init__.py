@@ -3,7 +3,7 @@
 One XADD to the Redis stream (approximately capped at ANALYTICS_STREAM_MAXLEN). When Redis
 is unreachable, or not configured (the embedded default), the event is one INSERT into the
 database outbox instead, and the next ingestion pass takes it from there (Celery beat, or
-analytics.embedded without a broker). Nothing here may fail or noticeably slow the pull.
+analytics.capture.embedded without a broker). Nothing here may fail or noticeably slow the pull.
 """
 
 import logging
@@ -11,11 +11,11 @@ import logging
 from django.conf import settings
 from django.utils import timezone
 
-from analytics import stream
-from analytics.embedded import ingester_ensure_started
-from analytics.events import pull_fields
+from analytics.capture import stream
+from analytics.capture.embedded import ingester_ensure_started
+from analytics.capture.events import pull_fields
+from analytics.capture.outbox_buffer import buffer as outbox_buffer
 from analytics.models import PullEventOutbox
-from analytics.outbox_buffer import buffer as outbox_buffer
 
 logger = logging.getLogger(__name__)
 

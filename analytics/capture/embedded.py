@@ -43,7 +43,7 @@ def _loop(interval: float) -> None:
                 if elected:
                     ingest_pass()
                 else:  # another process is ingesting: hand it this process's events
-                    from analytics.outbox_buffer import buffer
+                    from analytics.capture.outbox_buffer import buffer
 
                     buffer.flush()
         except Exception:
