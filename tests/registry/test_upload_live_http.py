@@ -263,7 +263,7 @@ def test_patch_waiting_while_a_put_finishes_gets_upload_unknown(live_registry, r
     with hand_sent_request(live_registry, "PUT", put_path, len(last)) as send:
         send(last[:MIB])
         wait_until(lambda: size_of(path) > len(first), what="the PUT to hold the lock")
-        waiting.start_live()
+        waiting.start()
         time.sleep(1)  # let the PATCH reach the lock
         send(last[MIB:])
         wait_until(lambda: blob_file(digest).exists(), what="the PUT to commit")
