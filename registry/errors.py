@@ -8,6 +8,8 @@ import json
 
 from django.http import HttpResponse
 
+from registry.responses import upload_headers
+
 
 class RegistryError(Exception):
     code = "UNKNOWN"
@@ -69,10 +71,18 @@ PaginationNumberInvalid = _error(
 )
 # Manifest over the size limit: 413 per the spec.
 ManifestTooLarge = _error("ManifestTooLarge", "SIZE_INVALID", 413, "manifest too large")
-# A PATCH chunk that does not continue where the upload ends.
-RangeNotSatisfiable = _error(
-    "RangeNotSatisfiable", "BLOB_UPLOAD_INVALID", 416, "requested range not satisfiable"
-)
+
+
+class RangeNotSatisfiable(RegistryError):
+    """A PATCH chunk that does not continue where the upload ends: 416 with the upload's
+    Location, Range and Docker-Upload-UUID, as its 202s carry them, so the client resumes."""
+
+    code, status, default_message = "BLOB_UPLOAD_INVALID", 416, "requested range not satisfiable"
+
+    def __init__(self, message: str | None = None, *, upload):
+        super().__init__(message, headers=upload_headers(upload))
+
+
 # A blob GET with a Range outside the blob (not a spec code; the spec only names the status).
 BlobRangeInvalid = _error(
     "BlobRangeInvalid", "RANGE_NOT_SATISFIABLE", 416, "requested range not satisfiable"

@@ -1,4 +1,4 @@
-"""HTTP helpers for registry views: request body streaming, ranges, pagination links."""
+"""HTTP helpers for the registry: request body streaming, ranges, pagination links."""
 
 import re
 from collections.abc import Iterator
@@ -6,7 +6,13 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 
-from registry.errors import BlobUploadInvalid, NameInvalid, PaginationNumberInvalid, SizeInvalid
+from registry.errors import (
+    BlobRangeInvalid,
+    BlobUploadInvalid,
+    NameInvalid,
+    PaginationNumberInvalid,
+    SizeInvalid,
+)
 from registry.metrics import BYTES_UPLOADED
 
 _CONTENT_RANGE = re.compile(r"(?:bytes[ =])?(\d+)-(\d+)(?:/(?:\d+|\*))?")
@@ -119,6 +125,21 @@ def range_parse(value: str | None, size: int) -> tuple[int, int] | None:
     if start >= size or (last and int(last) < start):
         raise ValueError("range not satisfiable")
     return start, end
+
+
+def blob_range(value: str | None, size: int, headers: dict) -> tuple[int, int, int]:
+    """The part of a `size`-byte blob a GET with `Range: value` gets: (offset, length,
+    status 200 or 206). Sets Content-Length, and Content-Range for a 206, in `headers`;
+    an unsatisfiable range is 416 with `Content-Range: bytes */<size>`."""
+    try:
+        byte_range = range_parse(value, size)
+    except ValueError:
+        raise BlobRangeInvalid(headers={"Content-Range": f"bytes */{size}"}) from None
+    start, end = byte_range or (0, size - 1)
+    if byte_range:
+        headers["Content-Range"] = f"bytes {start}-{end}/{size}"
+    headers["Content-Length"] = str(end - start + 1)
+    return start, end - start + 1, 206 if byte_range else 200
 
 
 def pagination_parse(request) -> tuple[int | None, str]:

@@ -5,7 +5,7 @@ and renders domain errors as the OCI error envelope."""
 import json
 
 from django.conf import settings
-from django.http import FileResponse, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import HttpResponse, JsonResponse
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
@@ -23,7 +23,6 @@ from registry.access import (
 from registry.auth import principal_from_request
 from registry.digests import digest_parse
 from registry.errors import (
-    BlobRangeInvalid,
     BlobUnknown,
     Denied,
     DigestInvalid,
@@ -40,13 +39,13 @@ from registry.http import (
     content_range_parse,
     next_link,
     pagination_parse,
-    range_parse,
     request_body_chunks,
     request_content_length,
 )
 from registry.manifests import INDEX_MEDIA_TYPES, OCI_INDEX
 from registry.names import reference_outside_grammar, repository_name_validate
 from registry.observers import manifest_pulled
+from registry.responses import blob_created, blob_headers, upload_accepted
 from registry.services.manifests import blob_unlink, manifest_delete, manifest_put
 from registry.services.repositories import repository_get_or_create
 from registry.services.uploads import (
@@ -229,46 +228,12 @@ class BlobView(RegistryView):
     def get(self, request, name, digest):
         parsed = digest_parse(digest)
         digest, size = selectors.blob_get_for_pull(repository_name=name, digest=parsed)
-        headers = {
-            "Docker-Content-Digest": digest,
-            "Accept-Ranges": "bytes",
-            "ETag": f'"{digest}"',
-            # Content-addressed, so cacheable forever, but only by the client: shared
-            # caches must not serve one tenant's blob to another.
-            "Cache-Control": "private, max-age=31536000",
-        }
+        headers = blob_headers(digest)
         if request.method == "HEAD":  # answered from the database, storage untouched
             response = HttpResponse(content_type="application/octet-stream", headers=headers)
             response["Content-Length"] = str(size)
             return response
-        store = blob_store()
-        redirect_url = store.blob_redirect_url(parsed)
-        if redirect_url is not None:  # object storage serves the bytes (and any Range)
-            headers["Cache-Control"] = "no-store"  # the URL expires; the blob does not
-            response = HttpResponse(status=307, headers={**headers, "Location": redirect_url})
-            response.blob_bytes = size  # for metrics: bytes served on our behalf
-            return response
-        try:
-            byte_range = range_parse(request.headers.get("Range"), size)
-        except ValueError:
-            raise BlobRangeInvalid(headers={"Content-Range": f"bytes */{size}"}) from None
-        if not store.serves_files:
-            return _streamed_blob(store, parsed, byte_range, size, headers)
-        try:
-            handle = store.blob_open(parsed)
-        except FileNotFoundError:
-            raise BlobUnknown(f"blob {digest} is missing from storage") from None
-        start, end = byte_range or (0, size - 1)
-        if byte_range:
-            handle.seek(start)
-            headers["Content-Range"] = f"bytes {start}-{end}/{size}"
-        headers["Content-Length"] = str(end - start + 1)
-        return FileResponse(
-            _RangeFile(handle, end - start + 1),
-            status=206 if byte_range else 200,
-            content_type="application/octet-stream",
-            headers=headers,
-        )
+        return blob_store().blob_response(parsed, size, request.headers.get("Range"), headers)
 
     head = get
 
@@ -289,15 +254,15 @@ class BlobUploadView(RegistryView):
         )
         mounted = self._mount(request, repository)
         if mounted is not None:
-            return _blob_created(name, mounted.digest)
+            return blob_created(name, mounted.digest)
         if "digest" in request.GET:
             expected = digest_parse(request.GET["digest"])
             blob = blob_upload_monolithic(
                 repository=repository, chunks=request_body_chunks(request), expected=expected
             )
-            return _blob_created(name, blob.digest)
+            return blob_created(name, blob.digest)
         upload = upload_start(repository=repository)
-        return _upload_accepted(name, upload)
+        return upload_accepted(upload)
 
     def _mount(self, request, repository):
         mount, source_name = request.GET.get("mount"), request.GET.get("from")
@@ -321,8 +286,7 @@ class BlobUploadSessionView(RegistryView):
 
     def get(self, request, name, upload_id):
         upload = selectors.upload_get(repository_name=name, upload_id=upload_id)
-        response = _upload_accepted(name, upload, status=204)
-        return response
+        return upload_accepted(upload, status=204)
 
     def patch(self, request, name, upload_id):
         upload = selectors.upload_get(repository_name=name, upload_id=upload_id)
@@ -330,7 +294,7 @@ class BlobUploadSessionView(RegistryView):
         upload = upload_append_chunk(
             upload=upload, chunks=request_body_chunks(request), content_range=content_range
         )
-        return _upload_accepted(name, upload)
+        return upload_accepted(upload)
 
     def put(self, request, name, upload_id):
         upload = selectors.upload_get(repository_name=name, upload_id=upload_id)
@@ -338,7 +302,7 @@ class BlobUploadSessionView(RegistryView):
             raise DigestInvalid("the digest query parameter is required to finish an upload")
         expected = digest_parse(request.GET["digest"])
         blob = upload_finish(upload=upload, chunks=request_body_chunks(request), expected=expected)
-        return _blob_created(name, blob.digest)
+        return blob_created(name, blob.digest)
 
     def delete(self, request, name, upload_id):
         upload = selectors.upload_get(repository_name=name, upload_id=upload_id)
@@ -371,46 +335,6 @@ class ReferrersView(RegistryView):
         return response
 
 
-def _streamed_blob(store, digest, byte_range, size: int, headers: dict) -> StreamingHttpResponse:
-    """Object storage with redirects off: stream through this process in fixed chunks."""
-    try:
-        chunks = store.blob_iter(digest, byte_range)
-    except FileNotFoundError:
-        raise BlobUnknown(f"blob {digest} is missing from storage") from None
-    start, end = byte_range or (0, size - 1)
-    if byte_range:
-        headers["Content-Range"] = f"bytes {start}-{end}/{size}"
-    headers["Content-Length"] = str(end - start + 1)
-    return StreamingHttpResponse(
-        chunks,
-        status=206 if byte_range else 200,
-        content_type="application/octet-stream",
-        headers=headers,
-    )
-
-
-class _RangeFile:
-    """A file limited to `length` bytes from its current position. It keeps `fileno()`,
-    so gunicorn still uses sendfile (it sends Content-Length bytes from the offset)."""
-
-    def __init__(self, handle, length: int):
-        self._handle, self._remaining = handle, length
-
-    def read(self, size: int = -1) -> bytes:
-        if self._remaining <= 0:
-            return b""
-        size = self._remaining if size < 0 else min(size, self._remaining)
-        data = self._handle.read(size)
-        self._remaining -= len(data)
-        return data
-
-    def fileno(self) -> int:
-        return self._handle.fileno()
-
-    def close(self) -> None:
-        self._handle.close()
-
-
 def _read_limited(request, limit: int) -> bytes:
     length = request_content_length(request)
     if length is not None and length > limit:
@@ -421,18 +345,3 @@ def _read_limited(request, limit: int) -> bytes:
         if len(data) > limit:
             raise ManifestTooLarge(f"manifest exceeds the {limit} byte limit")
     return bytes(data)
-
-
-def _blob_created(name: str, digest: str) -> HttpResponse:
-    response = HttpResponse(status=201)
-    response["Location"] = f"/v2/{name}/blobs/{digest}"
-    response["Docker-Content-Digest"] = digest
-    return response
-
-
-def _upload_accepted(name: str, upload, status: int = 202) -> HttpResponse:
-    response = HttpResponse(status=status)
-    response["Location"] = f"/v2/{name}/blobs/uploads/{upload.id}"
-    response["Range"] = f"0-{max(upload.size - 1, 0)}"
-    response["Docker-Upload-UUID"] = str(upload.id)
-    return response

@@ -2,7 +2,8 @@
 one that imports django-storages or boto3).
 
 `blob_store()` answers the store of the configured backend: `filesystem.BlobStore`
-(STORAGE_BACKEND=filesystem) or `s3.S3BlobStore` (STORAGE_BACKEND=s3).
+(STORAGE_BACKEND=filesystem) or `s3.S3BlobStore` (STORAGE_BACKEND=s3). Both offer the same
+upload session (`sessions.py`) and blob download response (`blob_response`).
 """
 
 from registry.storage.factory import blob_store

@@ -12,12 +12,15 @@ key, so any instance can continue an upload: it downloads the tail into its loca
 buffer (at most one part, on disk) and appends. Finishing completes the multipart upload at
 uploads/<uuid>/data and copies it server-side to its content-addressed key only once the
 digest is verified; a blob smaller than one part is verified locally and written straight
-to its key. Either way nothing is ever visible under a digest it does not have.
+to its key. Either way nothing is ever visible under a digest it does not have. The upload
+session (lease, part writer) is in registry/storage/s3_uploads.py.
+
+Blob GETs answer 307 to a presigned URL, or, with S3_REDIRECT off, stream the object (or
+the requested range) through this process in fixed chunks.
 """
 
-import tempfile
-import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cached_property
 
 import boto3
@@ -25,17 +28,18 @@ from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 from botocore.exceptions import ClientError
 from django.conf import settings
+from django.http import HttpResponse, HttpResponseBase, StreamingHttpResponse
 from storages.backends.s3 import S3Storage
 
 from registry.digests import Digest, hasher_new
-from registry.errors import DigestInvalid
+from registry.errors import BlobUnknown, BlobUploadUnknown, DigestInvalid
+from registry.http import blob_range
+from registry.models import Upload
 from registry.storage.filesystem import BlobStore
-from registry.storage.upload_state import UploadState
+from registry.storage.s3_uploads import PartWriter, S3UploadSession, upload_leased
+from registry.storage.sessions import upload_forget
 
 STREAM_CHUNK_BYTES = 1024 * 1024
-MIN_PART_BYTES = 5 * 1024 * 1024  # S3's minimum for every part but the last
-# How often a long write renews its lease on the upload (see services/object_uploads.py).
-LEASE_RENEW_SECONDS = 30
 
 
 class BlobObjectStorage(S3Storage):
@@ -63,8 +67,7 @@ class BlobObjectStorage(S3Storage):
 
 
 class S3BlobStore:
-    multipart = True  # upload sessions are S3 multipart uploads (services/object_uploads.py)
-    serves_files = False  # blobs are redirected to or streamed from the bucket
+    multipart = True  # upload sessions are S3 multipart uploads (registry/storage/s3_uploads.py)
 
     def __init__(self, storage: BlobObjectStorage):
         self.storage = storage
@@ -144,6 +147,27 @@ class S3BlobStore:
             ExpiresIn=settings.S3_PRESIGN_SECONDS,
         )
 
+    def blob_response(
+        self, digest: Digest, size: int, range_header: str | None, headers: dict
+    ) -> HttpResponseBase:
+        """GET of a blob: 307 to a presigned URL (the bucket serves the bytes and any Range),
+        or with redirects off the object (or one Range of it) streamed in fixed chunks."""
+        redirect_url = self.blob_redirect_url(digest)
+        if redirect_url is not None:
+            headers["Cache-Control"] = "no-store"  # the URL expires; the blob does not
+            response = HttpResponse(status=307, headers={**headers, "Location": redirect_url})
+            response.blob_bytes = size  # for metrics: bytes served on our behalf
+            return response
+        start, length, status = blob_range(range_header, size, headers)
+        byte_range = (start, start + length - 1) if status == 206 else None
+        try:
+            chunks = self.blob_iter(digest, byte_range)
+        except FileNotFoundError:
+            raise BlobUnknown(f"blob {digest} is missing from storage") from None
+        return StreamingHttpResponse(
+            chunks, status=status, content_type="application/octet-stream", headers=headers
+        )
+
     def blob_iter(self, digest: Digest, byte_range: tuple[int, int] | None) -> Iterator[bytes]:
         """The blob's bytes (or one inclusive range) in fixed chunks: constant memory.
         Raises FileNotFoundError when the object is missing."""
@@ -158,15 +182,42 @@ class S3BlobStore:
             raise
         return _closing_chunks(body)
 
+    def object_chunks(self, name: str) -> Iterator[bytes]:
+        """The bytes of the object `name` (under the key prefix) in fixed chunks."""
+        body = self.client.get_object(Bucket=self.bucket, Key=self.key(name))["Body"]
+        return _closing_chunks(body)
+
     # uploads ------------------------------------------------------------------------------
     @staticmethod
     def upload_key(upload_id) -> str:
         return f"uploads/{upload_id}/data"
 
-    def part_writer(self, upload_id, state: UploadState, renew: Callable[[], None]):
-        return PartWriter(self, upload_id, state, renew)
+    def upload_create(self, upload_id) -> None:
+        """Nothing yet: the multipart upload is created when the first full part is sent,
+        and most blobs (configs, small layers) never need one."""
 
-    def upload_commit(self, writer: "PartWriter", digest: Digest, *, verified: bool) -> None:
+    @contextmanager
+    def upload_session(self, upload: Upload):
+        """Hold the upload's lease; yields its S3UploadSession (on a fresh row). Raises
+        BlobUploadUnknown when the upload is gone (also when it finished while this request
+        waited)."""
+        with upload_leased(upload.id) as (current, renew):
+            session = S3UploadSession(self, current, renew)
+            try:
+                yield session
+            finally:
+                session.close()
+
+    def upload_abort(self, upload: Upload) -> None:
+        """Abort the multipart upload and delete the session's objects. Waits for a request
+        appending to it to finish, as the filesystem store's lock does."""
+        try:
+            with upload_leased(upload.id) as (current, _renew):
+                upload_forget(self, current)
+        except BlobUploadUnknown:
+            pass  # already finished or cancelled
+
+    def upload_commit(self, writer: PartWriter, digest: Digest, *, verified: bool) -> None:
         """Make the upload's bytes the blob `digest`. `verified` says the caller already
         compared the digest; otherwise the completed object is hashed first, and a mismatch
         raises DigestInvalid after deleting it (the multipart upload is then used up)."""
@@ -207,8 +258,12 @@ class S3BlobStore:
             hasher.update(chunk)
         return hasher.hexdigest()
 
-    def upload_discard(self, upload_id, multipart_id: str = "") -> None:
-        """Abort the multipart upload and delete every object of the session."""
+    def upload_discard(self, upload: Upload) -> None:
+        """Abort the upload's multipart upload and delete every object of the session."""
+        self.multipart_abort(upload.id, upload.multipart_id)
+
+    def multipart_abort(self, upload_id, multipart_id: str) -> None:
+        """Abort a multipart upload (if any) and delete every object under uploads/<id>/."""
         if multipart_id:
             try:
                 self.client.abort_multipart_upload(
@@ -219,6 +274,9 @@ class S3BlobStore:
             except ClientError as error:
                 if _status(error) != 404:  # NoSuchUpload: already completed or aborted
                     raise
+        self.upload_objects_delete(upload_id)
+
+    def upload_objects_delete(self, upload_id) -> None:
         self._delete_prefix(self.key(f"uploads/{upload_id}/"))
 
     def tail_delete(self, tail_key: str) -> None:
@@ -243,123 +301,6 @@ class S3BlobStore:
                     upload_id = item["Key"].rsplit("/", 2)[-2]
                     found.append((upload_id, item["UploadId"]))
         return found
-
-
-class PartWriter:
-    """Appends bytes to an upload through a local part buffer (a temporary file of at most
-    one part): full parts go to the multipart upload as they fill, the rest is saved as the
-    tail when the request ends. Until `saved()` nothing it did is recorded, so a request
-    that fails leaves the upload as it was (its stray parts are overwritten or ignored)."""
-
-    def __init__(self, store: S3BlobStore, upload_id, state: UploadState, renew):
-        self.store, self.upload_id, self.initial = store, upload_id, state
-        self.size, self.multipart_id, self.parts = state.size, state.multipart_id, list(state.parts)
-        self._renew, self._renewed = renew, time.monotonic()
-        self.part_bytes = max(settings.S3_PART_BYTES, MIN_PART_BYTES)
-        self.buffer = tempfile.TemporaryFile(  # noqa: SIM115 - closed in close()
-            dir=settings.REGISTRY_UPLOAD_BUFFER_DIR or None
-        )
-        self.buffered = 0
-        if state.tail_key:
-            body = store.client.get_object(Bucket=store.bucket, Key=store.key(state.tail_key))
-            for chunk in _closing_chunks(body["Body"]):
-                self.buffer.write(chunk)
-            self.buffered = self.buffer.tell()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.buffer.close()
-
-    def buffer_hasher(self, algorithm: str):
-        """A hasher over the buffered bytes: the whole upload so far when no part has been
-        sent yet, so an instance that did not see those bytes can still hash them."""
-        assert not self.parts
-        hasher = hasher_new(algorithm)
-        self.buffer.seek(0)
-        while chunk := self.buffer.read(STREAM_CHUNK_BYTES):
-            hasher.update(chunk)
-        return hasher
-
-    def write(self, chunks: Iterable[bytes], hasher) -> int:
-        """Append chunks, hashing them when a hasher is given. Returns the bytes written."""
-        written = 0
-        self.buffer.seek(self.buffered)
-        for chunk in chunks:
-            if hasher is not None:
-                hasher.update(chunk)
-            written += len(chunk)
-            view = memoryview(chunk)
-            while view:
-                room = self.part_bytes - self.buffered
-                self.buffer.write(view[:room])
-                self.buffered += min(room, len(view))
-                view = view[room:]
-                if self.buffered == self.part_bytes:
-                    self._send_part()
-            if time.monotonic() - self._renewed > LEASE_RENEW_SECONDS:
-                self._renew()
-                self._renewed = time.monotonic()
-        self.size += written
-        return written
-
-    def _send_part(self) -> None:
-        store = self.store
-        key = store.key(store.upload_key(self.upload_id))
-        if not self.multipart_id:
-            created = store.client.create_multipart_upload(Bucket=store.bucket, Key=key)
-            self.multipart_id = created["UploadId"]
-            self._renew(multipart_id=self.multipart_id)  # recorded at once: cancel aborts it
-        number = len(self.parts) + 1
-        self.buffer.seek(0)
-        self.buffer.truncate(self.buffered)
-        answer = store.client.upload_part(
-            Bucket=store.bucket,
-            Key=key,
-            UploadId=self.multipart_id,
-            PartNumber=number,
-            Body=self.buffer,
-            ContentLength=self.buffered,
-        )
-        self.parts.append({"PartNumber": number, "ETag": answer["ETag"], "Size": self.buffered})
-        self.buffer.seek(0)
-        self.buffer.truncate(0)
-        self.buffered = 0
-
-    def saved(self) -> UploadState:
-        """Store the buffered rest as the new tail; returns the state to record."""
-        if self.size == self.initial.size:
-            return self.initial
-        tail_key = ""
-        if self.buffered:
-            tail_key = f"uploads/{self.upload_id}/tail-{self.size}"
-            self.put_buffer(self.store.key(tail_key))
-        return UploadState(self.size, self.multipart_id, self.parts, tail_key)
-
-    def put_buffer(self, key: str) -> None:
-        self.buffer.seek(0)
-        self.buffer.truncate(self.buffered)
-        self.store.client.put_object(
-            Bucket=self.store.bucket, Key=key, Body=self.buffer, ContentLength=self.buffered
-        )
-
-    def complete(self) -> str:
-        """Send the buffered rest as the last part and complete the multipart upload;
-        returns the key of the completed object (uploads/<uuid>/data)."""
-        if self.buffered:
-            self._send_part()  # the last part may be smaller than 5 MiB
-        store = self.store
-        key = store.key(store.upload_key(self.upload_id))
-        store.client.complete_multipart_upload(
-            Bucket=store.bucket,
-            Key=key,
-            UploadId=self.multipart_id,
-            MultipartUpload={
-                "Parts": [{"PartNumber": p["PartNumber"], "ETag": p["ETag"]} for p in self.parts]
-            },
-        )
-        return key
 
 
 def _closing_chunks(body) -> Iterator[bytes]:

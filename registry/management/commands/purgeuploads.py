@@ -3,8 +3,7 @@ import datetime
 from django.core.management.base import BaseCommand  # noqa: F401 - CommandError users
 
 from customers.management.base import AuditedCommand
-from registry.services.object_uploads import orphan_multipart_abort
-from registry.services.uploads import upload_purge_stale
+from registry.services.uploads import orphan_multipart_abort, upload_purge_stale
 from registry.storage import blob_store
 
 

@@ -198,6 +198,8 @@ def test_range_mismatch_is_416_and_changes_nothing(client, repo_name, moto, s3_b
     response = patch(client, location, b"y" * 10, "50-59")
     assert response.status_code == 416
     assert response["Range"] == "0-99"
+    assert response["Location"] == location
+    assert response["Docker-Upload-UUID"] == upload_id_of(location)
     after = Upload.objects.get(id=upload_id_of(location))
     assert (after.size, after.tail_key, after.lease_holder) == (100, before.tail_key, None)
 
@@ -249,6 +251,10 @@ def test_redirect_switched_off_streams_through_with_ranges(
     assert response["Content-Range"] == f"bytes 10-19/{len(data)}"
     assert b"".join(response.streaming_content) == data[10:20]
 
+    response = client.get(f"/v2/{repo_name}/blobs/{digest}", headers={"Range": "bytes=9999999-"})
+    assert response.status_code == 416
+    assert response["Content-Range"] == f"bytes */{len(data)}"
+
 
 def test_redirect_is_a_presigned_url_with_the_configured_lifetime(
     client, repo_name, moto, s3_bucket, settings
@@ -262,6 +268,7 @@ def test_redirect_is_a_presigned_url_with_the_configured_lifetime(
     assert location.startswith(f"{moto.url}/{s3_bucket}/{blob_key(sha256(data))}?")
     assert "X-Amz-Expires=123" in location and "X-Amz-Signature=" in location
     assert response["Cache-Control"] == "no-store"
+    assert response.blob_bytes == len(data)  # metrics count what the bucket serves for us
 
 
 def test_public_endpoint_is_what_presigned_urls_point_at(
