@@ -322,36 +322,33 @@ def customer_history(
     ]
 
 
+DAILY_ROLLUP_COLUMNS = [
+    "day",
+    "customer",
+    "repository",
+    "tag",
+    "digest",
+    "pulls",
+    "distinct_tokens",
+    "distinct_addresses",
+]
+
+
 def daily_rollups(
     *, vendor: Vendor, period: DateRange, repository: str | None = None
 ) -> list[dict]:
     """The daily rollups themselves, one row per customer, repository, tag and digest
-    (`manage.py pullreport`). Distinct counts are per row: they do not add up across rows."""
+    (`manage.py pullreport`), keyed by DAILY_ROLLUP_COLUMNS. Distinct counts are per row:
+    they do not add up across rows."""
+    fields = ["customer__slug" if c == "customer" else c for c in DAILY_ROLLUP_COLUMNS]
     rows = (
         _rollups(vendor=vendor, period=period, repository=repository)
-        .values(
-            "day",
-            "customer__slug",
-            "repository",
-            "tag",
-            "digest",
-            "pulls",
-            "distinct_tokens",
-            "distinct_addresses",
-        )
+        .values(*fields)
         .order_by("day", "customer__slug", "repository", "tag", "digest")
     )
     return [
-        {
-            "day": r["day"],
-            "customer": r["customer__slug"] or "",
-            "repository": r["repository"],
-            "tag": r["tag"],
-            "digest": r["digest"],
-            "pulls": r["pulls"],
-            "distinct_tokens": r["distinct_tokens"],
-            "distinct_addresses": r["distinct_addresses"],
-        }
+        dict(zip(DAILY_ROLLUP_COLUMNS, (r[f] for f in fields), strict=True))
+        | {"customer": r["customer__slug"] or ""}
         for r in rows
     ]
 

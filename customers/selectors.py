@@ -2,7 +2,7 @@
 
 from django.utils import timezone
 
-from customers.models import AccessToken, Customer, Vendor
+from customers.models import AccessToken, Customer, Vendor, VendorMember
 from customers.tokens import secret_matches, secret_prefix
 
 
@@ -51,3 +51,17 @@ def vendor_get(*, slug: str) -> Vendor | None:
 
 def customer_get(*, vendor: Vendor, slug: str) -> Customer | None:
     return Customer.objects.filter(vendor=vendor, slug=slug).first()
+
+
+def staff_vendors(*, user, vendor_slug: str = "", limit: int = 2) -> list[Vendor]:
+    """Up to `limit` vendors `user` is staff of (only `vendor_slug`'s, when given)."""
+    memberships = VendorMember.objects.filter(user=user).select_related("vendor")
+    if vendor_slug:
+        memberships = memberships.filter(vendor__slug=vendor_slug)
+    return [m.vendor for m in memberships.order_by("vendor__slug")[:limit]]
+
+
+def staff_role(*, user, vendor: Vendor) -> str:
+    """The user's staff role at the vendor ("" when not staff)."""
+    member = VendorMember.objects.filter(user=user, vendor=vendor).only("role").first()
+    return member.role if member else ""

@@ -253,6 +253,11 @@ def licensed_repository_names(*, customer_id: int) -> set[str]:
     )
 
 
+def license_get(*, license_id: int) -> License | None:
+    """A license by id, across vendors: for operators' commands, which name it by id."""
+    return License.objects.select_related("vendor", "customer").filter(pk=license_id).first()
+
+
 def license_coverage(*, license: License) -> dict[str, list[str]]:
     """What this license covers right now: each grant's repository name -> covered current
     tags; for a pattern, the pattern -> `repository:tag` of every repository it covers."""

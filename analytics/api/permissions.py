@@ -4,7 +4,7 @@ for a session the vendor the user is a member of (`?vendor=<slug>` when several)
 from rest_framework import exceptions, permissions
 
 from analytics.api.authentication import ApiTokenUser
-from customers.models import VendorMember
+from customers.selectors import staff_vendors
 
 
 class IsVendorStaff(permissions.BasePermission):
@@ -15,11 +15,7 @@ class IsVendorStaff(permissions.BasePermission):
         if isinstance(user, ApiTokenUser):
             request.vendor = user.vendor
             return True
-        memberships = VendorMember.objects.filter(user=user).select_related("vendor")
-        wanted = request.query_params.get("vendor")
-        if wanted:
-            memberships = memberships.filter(vendor__slug=wanted)
-        vendors = [m.vendor for m in memberships[:2]]
+        vendors = staff_vendors(user=user, vendor_slug=request.query_params.get("vendor", ""))
         if len(vendors) == 1:
             request.vendor = vendors[0]
             return True

@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from customers.services import (
@@ -122,8 +123,6 @@ def customer_detail(request, slug):
 
 
 def _today():
-    from django.utils import timezone
-
     return timezone.localdate()
 
 

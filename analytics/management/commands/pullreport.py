@@ -1,19 +1,15 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from analytics.exports import rows_to_csv, rows_to_json
-from analytics.selectors import MAX_RANGE_DAYS, daily_rollups, date_range
+from analytics.selectors import (
+    DAILY_ROLLUP_COLUMNS as COLUMNS,
+)
+from analytics.selectors import (
+    MAX_RANGE_DAYS,
+    daily_rollups,
+    date_range,
+)
 from customers.selectors import vendor_get
-
-COLUMNS = [
-    "day",
-    "customer",
-    "repository",
-    "tag",
-    "digest",
-    "pulls",
-    "distinct_tokens",
-    "distinct_addresses",
-]
 
 
 class Command(BaseCommand):

@@ -3,6 +3,7 @@ from django.core.management.base import CommandError
 from customers.management.base import AuditedCommand
 from licensing.models import License
 from licensing.rules import RuleInvalid, rule_parse
+from licensing.selectors import license_get
 from licensing.services import LicenseError, grant_add, grant_remove
 
 
@@ -25,7 +26,7 @@ class Command(AuditedCommand):
         parser.add_argument("--remove", action="store_true", help="remove this grant")
 
     def handle(self, *args, license_id, repository, tag_rule, no_referrers, remove, **options):
-        license = License.objects.filter(pk=license_id).first()
+        license = license_get(license_id=license_id)
         if license is None:
             raise CommandError(f"no license {license_id}")
         if remove:

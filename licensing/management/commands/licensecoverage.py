@@ -1,7 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from licensing.models import License
-from licensing.selectors import license_coverage
+from licensing.selectors import license_coverage, license_get
 
 
 class Command(BaseCommand):
@@ -11,7 +10,7 @@ class Command(BaseCommand):
         parser.add_argument("license_id", type=int)
 
     def handle(self, *args, license_id, **options):
-        license = License.objects.filter(pk=license_id).first()
+        license = license_get(license_id=license_id)
         if license is None:
             raise CommandError(f"no license {license_id}")
         until = license.valid_until.isoformat() if license.valid_until else "perpetual"

@@ -2,6 +2,7 @@ from django.core.management.base import CommandError
 
 from customers.management.base import AuditedCommand
 from licensing.models import License
+from licensing.selectors import license_get
 from licensing.services import license_set_status
 
 
@@ -16,7 +17,7 @@ class Command(AuditedCommand):
         parser.add_argument("--resume", action="store_true", help="reactivate the license")
 
     def handle(self, *args, license_id, resume, **options):
-        license = License.objects.filter(pk=license_id).first()
+        license = license_get(license_id=license_id)
         if license is None:
             raise CommandError(f"no license {license_id}")
         status = License.Status.ACTIVE if resume else License.Status.SUSPENDED
