@@ -18,7 +18,7 @@ DEBUG = env.bool("DEBUG", default=False)
 DATA_DIR = Path(env.str("DATA_DIR", default=str(BASE_DIR / "data"))).resolve()
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 
-_INSECURE_KEY = "insecure-development-key-change-me"  # noqa: S105 - refused outside DEBUG below
+_INSECURE_KEY = "insecure-development-key-change-me"  # noqa: S105 - refused with DISTR_PRODUCTION
 SECRET_KEY = env.str("SECRET_KEY", default=_INSECURE_KEY)
 # The embedded default (`make run`) is a local single-user install, so it may run with the
 # development key; anything that sets DISTR_PRODUCTION (deploy/ does) must bring its own.
