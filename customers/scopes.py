@@ -16,8 +16,8 @@ cover every area. Analytics and the audit log are read-only: there is no
 
 from collections.abc import Iterable
 
-AREAS = ("customers", "licenses", "tokens", "registry", "branding", "audit", "analytics")
-READ_ONLY_AREAS = frozenset({"audit", "analytics"})
+AREAS = ("customers", "licenses", "tokens", "registry", "analytics", "audit", "branding")
+READ_ONLY_AREAS = frozenset({"analytics", "audit"})
 GLOBAL_SCOPES = ("read", "write")
 AREA_SCOPES = tuple(
     f"{area}:{action}"

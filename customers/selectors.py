@@ -81,3 +81,9 @@ def staff_vendors(*, user, vendor_slug: str = "", limit: int = 2) -> list[Vendor
     if vendor_slug:
         memberships = memberships.filter(vendor__slug=vendor_slug)
     return [m.vendor for m in memberships.order_by("vendor__slug")[:limit]]
+
+
+def staff_role(*, user, vendor: Vendor) -> str:
+    """The user's staff role at the vendor ("" when not staff)."""
+    member = VendorMember.objects.filter(user=user, vendor=vendor).only("role").first()
+    return member.role if member else ""

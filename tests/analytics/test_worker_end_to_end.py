@@ -14,7 +14,7 @@ from analytics.capture import stream
 from analytics.capture.events import pull_fields
 from analytics.models import PullEvent, PullEventOutbox, PullRollup
 from customers.services import customer_create, token_mint
-from tests.analytics.conftest import redis_url
+from tests.analytics.conftest import real_redis, redis_url
 from tests.analytics.worker import CeleryWorker
 from tests.conftest import license_grant
 from tests.support.oci_layout import image_layout, index_layout
@@ -33,7 +33,7 @@ def redis_names(settings):
     }
     settings.ANALYTICS_REDIS_URL = redis_url()
     settings.ANALYTICS_STREAM = names["stream"]
-    client = redis.Redis.from_url(redis_url())
+    client = real_redis()
     yield names
     client.delete(names["stream"], names["queue"])
 

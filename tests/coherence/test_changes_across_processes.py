@@ -22,6 +22,7 @@ import requests
 from customers.tokens import secret_prefix
 from tests.support.install import HttpClient, Install, portal_sign_in, postgres_available
 from tests.support.registry_client import image_manifest, put_manifest, sha256
+from tests.support.requirements import require
 
 ROUNDS = 30
 SHAPES = ["embedded", "postgres+redis"]
@@ -29,8 +30,8 @@ SHAPES = ["embedded", "postgres+redis"]
 
 @pytest.fixture(scope="module", params=SHAPES)
 def install(request):
-    if request.param == "postgres+redis" and not postgres_available():
-        pytest.fail("PostgreSQL on 127.0.0.1:5432 is needed for the postgres+redis shape")
+    if request.param == "postgres+redis":
+        require(postgres_available(), "PostgreSQL on 127.0.0.1:5432 (the postgres+redis shape)")
     install = Install(request.param)
     try:
         install.prepare()

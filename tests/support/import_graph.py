@@ -14,8 +14,9 @@ LAYERS: dict[str, set[str]] = {
     "licensing": {"core", "customers", "registry"},
     "analytics": {"core", "customers", "registry", "licensing"},
     "portal": {"core", "customers", "registry", "licensing", "analytics"},
+    "api": {"core", "customers", "registry", "licensing", "analytics", "portal"},
     "ops": {"core", "customers", "registry"},
-    "distr": {"core", "customers", "registry", "licensing", "analytics", "portal", "ops"},
+    "distr": {"core", "customers", "registry", "licensing", "analytics", "portal", "ops", "api"},
 }
 
 
