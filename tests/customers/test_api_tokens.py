@@ -165,3 +165,30 @@ def test_a_jwt_naming_an_api_token_is_refused(vendor):
 def test_a_push_token_still_opens_the_registry(vendor, push_secret):
     """The control for the refusals above."""
     assert Client(HTTP_AUTHORIZATION=basic(push_secret)).get("/v2/").status_code == 200
+
+
+# --- the REST API reads the same scopes -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("scopes", "read", "write"),
+    [
+        (["read"], 200, 403),
+        (["write"], 200, 201),
+        (["customers:write"], 200, 201),
+        (["customers:read"], 200, 403),
+        (["licenses:write"], 403, 403),  # another area: not even a read
+    ],
+)
+def test_the_rest_api_honours_the_scopes(vendor, scopes, read, write):
+    api = Client(HTTP_AUTHORIZATION=f"Bearer {api_token(vendor, scopes).secret}")
+    assert api.get("/api/v1/customers/").status_code == read
+    created = api.post(
+        "/api/v1/customers/",
+        {"slug": "initech", "name": "Initech"},
+        content_type="application/json",
+    )
+    assert created.status_code == write
+    if write == 201:  # audited as the token
+        token = AccessToken.objects.get(kind="api")
+        assert AuditEvent.objects.get(action="customer.created").actor == f"token:{token.prefix}"
