@@ -119,3 +119,16 @@ def test_other_tokens_cannot_be_revoked_here(admin, acme, umbrella, push_secret)
     mine = token_mint(vendor=acme, kind="api", name="mine", scopes=["read"]).token
     response = admin.post(f"/p/acme/console/tokens/{mine.pk}/revoke", {"confirmed": "1"})
     assert response.status_code == 404
+
+
+def test_the_audit_log_names_an_api_token_as_such(admin, acme):
+    minted = token_mint(vendor=acme, kind="api", name="crm", scopes=["customers:write"])
+    api = Client(HTTP_AUTHORIZATION=f"Bearer {minted.secret}")
+    created = api.post(
+        "/api/v1/customers/",
+        {"slug": "initech", "name": "Initech"},
+        content_type="application/json",
+    )
+    assert created.status_code == 201
+    page = admin.get("/p/acme/console/audit/", {"action": "customer.created"})
+    assert "API token “crm”" in page.content.decode()
