@@ -34,7 +34,7 @@ class VendorReadWrite(IsVendorStaff):
         if isinstance(request.user, ApiTokenUser):
             needed = f"{view.scope_area}:{'write' if write else 'read'}"
             self.message = f"this API token lacks the scope {needed!r}"
-            return scope_allows(getattr(request.user, "scopes", ("read",)), needed)
+            return scope_allows(request.user.scopes, needed)
         if write:
             return staff_role(user=request.user, vendor=request.vendor) in WRITE_ROLES
         return True

@@ -4,6 +4,7 @@ and for invalid input `errors`: field -> messages. One handler for every API vie
 Headers DRF attaches (Retry-After on 429, WWW-Authenticate on 401) are kept."""
 
 from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -66,6 +67,13 @@ def problem_response(status_code: int, detail: str, *, errors=None, headers=None
 
 
 def api_exception_handler(exc, context):
+    if isinstance(exc, DjangoValidationError):  # a service's model validation (full_clean)
+        errors = (
+            {field: list(messages) for field, messages in exc.message_dict.items()}
+            if hasattr(exc, "error_dict")
+            else {"non_field_errors": list(exc.messages)}
+        )
+        return problem_response(422, _first(errors), errors=errors)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):

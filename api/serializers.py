@@ -2,6 +2,7 @@
 services decide what is allowed (their messages come back as 422)."""
 
 from django.utils import timezone
+from drf_spectacular.utils import inline_serializer
 from rest_framework import serializers
 
 from customers.models import AccessToken, AuditEvent, Customer, CustomerMember
@@ -114,7 +115,7 @@ class LicenseRenewSerializer(serializers.Serializer):
 
 
 class TokenSerializer(serializers.ModelSerializer):
-    customer = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    customer = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
     state = serializers.SerializerMethodField()
 
     class Meta:
@@ -224,3 +225,16 @@ class InvitationSerializer(serializers.Serializer):
     link = serializers.CharField(
         allow_null=True, help_text="the invitation link, when it was not mailed (shown once)"
     )
+
+
+class GrantPreviewResultSerializer(serializers.Serializer):
+    repository = serializers.CharField()
+    rule = serializers.CharField()
+    tags = serializers.ListField(
+        child=serializers.CharField(), help_text="newest first; `repository:tag` for a pattern"
+    )
+
+
+def results_of(serializer_class, name: str, **extra):
+    """The schema of an unpaged list answer: `{"results": [...]}` (plus `extra` fields)."""
+    return inline_serializer(name, fields={**extra, "results": serializer_class(many=True)})

@@ -5,7 +5,7 @@ from django.db.models import Count, OuterRef, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
-from rest_framework import status
+from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.mixins import ListModelMixin
 from rest_framework.response import Response
@@ -45,6 +45,9 @@ class TagList(VendorAPIView):
     scope_area = "registry"
     serializer_class = s.TagSerializer
 
+    @extend_schema(
+        responses=s.results_of(s.TagSerializer, "TagList", repository=serializers.CharField())
+    )
     def get(self, request, name):
         repository = repository_of(request, name)
         rows = [

@@ -107,6 +107,7 @@ class CustomerUsers(VendorAPIView):
     scope_area = "customers"
     serializer_class = s.MemberSerializer
 
+    @extend_schema(responses=s.results_of(s.MemberSerializer, "MemberList"))
     def get(self, request, slug):
         members = portal_selectors.customer_members(
             vendor=request.vendor, customer=customer_of(request, slug)

@@ -175,6 +175,7 @@ class GrantList(VendorAPIView):
     scope_area = "licenses"
     serializer_class = s.GrantSerializer
 
+    @extend_schema(responses=s.results_of(s.GrantSerializer, "GrantList"))
     def get(self, request, license_id):
         grants = license_of(request, license_id).grants.order_by("id")
         return Response({"results": s.GrantSerializer(grants, many=True).data})
@@ -215,7 +216,7 @@ class GrantPreview(VendorAPIView):
     scope_area = "licenses"
     serializer_class = s.GrantPreviewSerializer
 
-    @extend_schema(parameters=[s.GrantPreviewSerializer])
+    @extend_schema(parameters=[s.GrantPreviewSerializer], responses=s.GrantPreviewResultSerializer)
     def get(self, request):
         data = valid_input(s.GrantPreviewSerializer, request.query_params)
         try:

@@ -73,6 +73,12 @@ def test_invalid_input_is_a_problem_with_field_errors(admin):
     assert "JSON" in body["detail"]
 
 
+def test_what_the_model_refuses_is_a_422_problem(admin):
+    body = problem(admin.post(URL, {"slug": "Upper"}, content_type="application/json"), 422)
+    assert list(body["errors"]) == ["slug"]
+    assert Customer.objects.count() == 0
+
+
 def test_an_existing_slug_is_a_conflict(admin, globex):
     body = problem(admin.post(URL, {"slug": "globex"}, content_type="application/json"), 409)
     assert body["detail"] == "customer 'globex' exists"
