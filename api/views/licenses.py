@@ -113,21 +113,9 @@ class LicenseDetail(VendorAPIView):
 
     @extend_schema(request=s.LicenseUpdateSerializer, responses=s.LicenseSerializer)
     def patch(self, request, license_id):
-        data = valid_input(s.LicenseUpdateSerializer, request.data)
-        with transaction.atomic():
-            license = license_of(request, license_id, for_update=True)
-            if_match_check(request, license_etag(license))
-            try:
-                license_update(
-                    license=license,
-                    name=data.get("name", license.name),
-                    valid_from=data.get("valid_from", license.valid_from),
-                    valid_until=data.get("valid_until", license.valid_until),
-                    notes=data.get("notes", license.notes),
-                )
-            except LicenseError as exc:
-                raise Unprocessable(str(exc)) from None
-        return license_response(license_of(request, license_id))
+        return license_changed(
+            request, license_id, valid_input(s.LicenseUpdateSerializer, request.data)
+        )
 
 
 class LicenseStatus(VendorAPIView):
@@ -154,21 +142,9 @@ class LicenseRenew(VendorAPIView):
 
     @extend_schema(request=s.LicenseRenewSerializer, responses=s.LicenseSerializer)
     def post(self, request, license_id):
-        data = valid_input(s.LicenseRenewSerializer, request.data)
-        with transaction.atomic():
-            license = license_of(request, license_id, for_update=True)
-            if_match_check(request, license_etag(license))
-            try:
-                license_update(
-                    license=license,
-                    name=license.name,
-                    valid_from=license.valid_from,
-                    valid_until=data["valid_until"],
-                    notes=license.notes,
-                )
-            except LicenseError as exc:
-                raise Unprocessable(str(exc)) from None
-        return license_response(license_of(request, license_id))
+        return license_changed(
+            request, license_id, valid_input(s.LicenseRenewSerializer, request.data)
+        )
 
 
 class GrantList(VendorAPIView):
@@ -230,6 +206,24 @@ class GrantPreview(VendorAPIView):
             pattern=pattern,
         )
         return Response({"repository": data["repository"], "rule": data["rule"], "tags": tags})
+
+
+def license_changed(request, license_id: int, changes: dict) -> Response:
+    """Update the fields in `changes`, keeping the rest, if If-Match still matches."""
+    with transaction.atomic():
+        license = license_of(request, license_id, for_update=True)
+        if_match_check(request, license_etag(license))
+        try:
+            license_update(
+                license=license,
+                name=changes.get("name", license.name),
+                valid_from=changes.get("valid_from", license.valid_from),
+                valid_until=changes.get("valid_until", license.valid_until),
+                notes=changes.get("notes", license.notes),
+            )
+        except LicenseError as exc:
+            raise Unprocessable(str(exc)) from None
+    return license_response(license_of(request, license_id))
 
 
 def license_of(request, license_id: int, *, for_update: bool = False) -> License:
