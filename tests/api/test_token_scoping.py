@@ -76,9 +76,9 @@ def acme_objects(vendor, globex, client):
 
 def snapshot():
     return (
-        list(Customer.objects.values_list("slug", "name", "suspended_at")),
-        list(License.objects.values_list("name", "status", "valid_until")),
-        list(AccessToken.objects.values_list("prefix", "revoked_at")),
+        list(Customer.objects.order_by("pk").values_list("slug", "name", "suspended_at")),
+        list(License.objects.order_by("pk").values_list("name", "status", "valid_until")),
+        list(AccessToken.objects.order_by("pk").values_list("prefix", "revoked_at")),
         AuditEvent.objects.count(),
     )
 
