@@ -13,9 +13,19 @@ LAYERS: dict[str, set[str]] = {
     "registry": {"core", "customers"},
     "licensing": {"core", "customers", "registry"},
     "analytics": {"core", "customers", "registry", "licensing"},
-    "portal": {"core", "customers", "registry", "licensing", "analytics"},
+    "webhooks": {"core", "customers", "registry", "licensing", "analytics"},
+    "portal": {"core", "customers", "registry", "licensing", "analytics", "webhooks"},
     "ops": {"core", "customers", "registry"},
-    "distr": {"core", "customers", "registry", "licensing", "analytics", "portal", "ops"},
+    "distr": {
+        "core",
+        "customers",
+        "registry",
+        "licensing",
+        "analytics",
+        "webhooks",
+        "portal",
+        "ops",
+    },
 }
 
 
