@@ -26,6 +26,7 @@ STAFF_PERMISSIONS = {
     "tokens.manage": {"maintainer", "admin"},
     "branding.manage": {"admin"},
     "staff.manage": {"admin"},
+    "webhooks.manage": {"admin"},  # a webhook can send the vendor's events anywhere
 }
 
 

@@ -4,7 +4,14 @@ the prefix, so reverse() gives the right URL either way)."""
 
 from django.urls import path
 
-from portal.views import analytics, console_admin, console_customers, customer, public
+from portal.views import (
+    analytics,
+    console_admin,
+    console_customers,
+    console_webhooks,
+    customer,
+    public,
+)
 
 app_name = "portal"
 
@@ -135,6 +142,37 @@ urlpatterns = [
         "console/staff/invitations/<int:invitation_id>/revoke",
         console_admin.staff_invitation_revoke,
         name="console-staff-invitation-revoke",
+    ),
+    path("console/webhooks/", console_webhooks.webhook_list, name="console-webhooks"),
+    path(
+        "console/webhooks/<int:endpoint_id>/",
+        console_webhooks.webhook_detail,
+        name="console-webhook",
+    ),
+    path(
+        "console/webhooks/<int:endpoint_id>/enable",
+        console_webhooks.webhook_enable,
+        name="console-webhook-enable",
+    ),
+    path(
+        "console/webhooks/<int:endpoint_id>/rotate",
+        console_webhooks.webhook_rotate,
+        name="console-webhook-rotate",
+    ),
+    path(
+        "console/webhooks/<int:endpoint_id>/delete",
+        console_webhooks.webhook_delete,
+        name="console-webhook-delete",
+    ),
+    path(
+        "console/webhooks/<int:endpoint_id>/test",
+        console_webhooks.webhook_test,
+        name="console-webhook-test",
+    ),
+    path(
+        "console/webhooks/<int:endpoint_id>/deliveries/<int:delivery_id>/redeliver",
+        console_webhooks.webhook_redeliver,
+        name="console-webhook-redeliver",
     ),
     path("console/audit/", console_admin.audit_log, name="console-audit"),
     path("console/audit/export.csv", console_admin.audit_export, name="console-audit-export"),

@@ -31,3 +31,14 @@ def endpoint(vendor, receiver):
         url=receiver.url,
         event_types=["artifact.pushed", "tag.moved", "customer.created", "license.suspended"],
     )
+
+
+# The portal's vendors and staff of every role, for the console tests.
+from tests.portal.conftest import (  # noqa: E402, F401
+    acme,
+    acme_admin,
+    acme_maintainer,
+    acme_viewer,
+    umbrella,
+    umbrella_admin,
+)
