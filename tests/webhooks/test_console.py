@@ -154,3 +154,9 @@ def test_the_pages_stack_on_small_screens(admin, acme, receiver):
     for path in (BASE, f"{BASE}{endpoint.pk}/"):
         html = admin.get(path).content.decode()
         assert 'class="table-wrap stack"' in html and 'data-label="' in html
+
+
+def test_the_audit_log_names_the_host_not_the_url(admin, receiver):
+    post_mint(admin, BASE, {"url": receiver.url + "?token=s3cr3t", "event_types": ["tag.moved"]})
+    audit = AuditEvent.objects.get(action="webhook.created")
+    assert audit.details["host"] == "127.0.0.1" and "s3cr3t" not in str(audit.details)
