@@ -358,6 +358,8 @@ DISTR_DOMAIN_CHECK_INTERVAL_SECONDS = env.float(
 WEBHOOK_ALLOW_PRIVATE_TARGETS = env.bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", default=False)
 WEBHOOK_CONNECT_TIMEOUT_SECONDS = env.float("WEBHOOK_CONNECT_TIMEOUT_SECONDS", default=5.0)
 WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)  # in all
+# CA certificates (PEM file) https receivers are checked against; empty: the system's.
+WEBHOOK_CA_FILE = env.str("WEBHOOK_CA_FILE", default="")
 # Seconds to wait after the 1st, 2nd, ... failed attempt; when used up, the delivery
 # fails. The default retries for 37 hours (9 attempts).
 WEBHOOK_RETRY_SCHEDULE_SECONDS = [

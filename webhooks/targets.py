@@ -154,7 +154,7 @@ class _PinnedHTTPSConnection(_PinnedHTTPConnection):
 
     def connect(self):
         super().connect()
-        context = ssl.create_default_context()
+        context = ssl.create_default_context(cafile=settings.WEBHOOK_CA_FILE or None)
         self.sock = context.wrap_socket(self.sock, server_hostname=self.host)  # SNI + check
 
 

@@ -1,6 +1,7 @@
 """A real HTTP receiver on loopback for webhook tests: records every request it gets
 (headers, body, arrival time) and answers from a script the test sets."""
 
+import ssl
 import threading
 import time
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ class Reply:
 
 
 class Receiver:
-    def __init__(self) -> None:
+    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
         self.received: list[Received] = []
         self.script: list[Reply] = []  # one per request, then `default`
         self.default = Reply()
@@ -65,6 +66,11 @@ class Receiver:
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}/hook"
+        if tls is not None:  # https: the handshake happens in the handler's thread
+            self.server.socket = tls.wrap_socket(
+                self.server.socket, server_side=True, do_handshake_on_connect=False
+            )
+            self.url = f"https://127.0.0.1:{self.port}/hook"
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     def __enter__(self) -> "Receiver":
