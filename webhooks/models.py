@@ -2,6 +2,8 @@
 each attempt at sending one, and the markers that make time-based and first-time events
 fire once."""
 
+import json
+
 from django.conf import settings
 from django.db import models
 
@@ -75,6 +77,10 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_type} {self.event_id} → {self.endpoint_id} ({self.state})"
+
+    @property
+    def payload_pretty(self) -> str:
+        return json.dumps(self.payload, indent=2, ensure_ascii=False, sort_keys=True)
 
 
 class WebhookAttempt(models.Model):

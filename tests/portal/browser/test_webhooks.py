@@ -19,7 +19,11 @@ def _log(endpoint: WebhookEndpoint) -> None:
         endpoint=endpoint,
         event_id="msg_0123456789abcdef0123456789abcdef",
         event_type="artifact.pushed",
-        payload={"subject": "acme/app@sha256:" + "ab" * 32},
+        payload={
+            "type": "dev.distr.artifact.pushed",
+            "subject": "acme/app@sha256:" + "ab" * 32,
+            "data": {"repository": "acme/app", "digest": "sha256:" + "ab" * 32},
+        },
         state="delivered",
         attempts=3,
         delivered_at=now,
@@ -75,4 +79,7 @@ def test_create_copy_once_and_read_the_log(live_registry, vendor, new_page, axe_
         width = phone.evaluate("document.documentElement.scrollWidth")
         assert width <= 375, f"{path} is {width}px wide at a 375px viewport"
     assert phone.locator("text=Redeliver").first.is_visible()
+    phone.click("text=Payload")  # the event as sent, wrapped to the screen
+    assert "dev.distr.artifact.pushed" in phone.inner_text("main")
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 375
     screenshot(phone, "webhook-log-375")
