@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('customers', '0006_audit_vendor_created_member_added'),
-        ('licensing', '0003_grant_repository_name'),
+        ('licensing', '0001_initial'),  # License only: later licensing migrations stay reversible alone
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
