@@ -1,7 +1,6 @@
 """Pull analytics: raw pull events, their daily rollups, and the rows that make the rollups
 exact and idempotent. See docs/analytics.md."""
 
-from django.conf import settings
 from django.db import models
 
 
@@ -104,23 +103,3 @@ class PullEventOutbox(models.Model):
 
     def __str__(self) -> str:
         return str(self.pk)
-
-
-class ApiToken(models.Model):
-    """A vendor's credential for the JSON API (`Authorization: Bearer distr_api_…`),
-    hashed like customers.AccessToken (customers/tokens.py)."""
-
-    vendor = models.ForeignKey("customers.Vendor", on_delete=models.CASCADE, related_name="+")
-    name = models.CharField(max_length=100)
-    prefix = models.CharField(max_length=32, unique=True)
-    secret_hash = models.CharField(max_length=64)
-    expires_at = models.DateTimeField(null=True, blank=True)
-    revoked_at = models.DateTimeField(null=True, blank=True)
-    last_used_at = models.DateTimeField(null=True, blank=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    def __str__(self) -> str:
-        return f"{self.name} ({self.prefix}…)"

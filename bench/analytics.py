@@ -313,8 +313,8 @@ def dashboard_queries(target_events: int, repeats: int) -> dict:
     from django.db import connection
     from django.test import Client
 
-    from analytics.services import api_token_mint
     from customers.models import Customer, Vendor
+    from customers.services import token_mint
     from licensing.models import License
     from registry.models import Manifest, Repository, Tag
 
@@ -350,7 +350,8 @@ def dashboard_queries(target_events: int, repeats: int) -> dict:
             "SELECT count(*), sum(pulls) FROM analytics_pullrollup WHERE vendor_id = %s", [big.id]
         )
         rows, events = cursor.fetchone()
-    api = Client(HTTP_AUTHORIZATION=f"Bearer {api_token_mint(vendor=big, name='bench').secret}")
+    minted = token_mint(vendor=big, kind="api", name="bench", scopes=["analytics:read"])
+    api = Client(HTTP_AUTHORIZATION=f"Bearer {minted.secret}")
     customer = Customer.objects.filter(vendor=big).order_by("slug").first().slug
     endpoints = [
         "pulls/daily",

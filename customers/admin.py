@@ -75,6 +75,7 @@ class AccessTokenAdmin(ReadOnlyAdmin):
         "name",
         "repository_patterns",
         "actions",
+        "scopes",
         "expires_at",
         "revoked_at",
         "last_used_at",
@@ -82,7 +83,8 @@ class AccessTokenAdmin(ReadOnlyAdmin):
         "created_at",
     ]
     actions = [revoke_tokens]
-    # Minting shows the secret once: `createtoken` or the portal; revoking: the action.
+    # Minting shows the secret once: `createtoken`, `apitoken` or the portal; revoking: the
+    # action.
 
 
 @admin.register(AuditEvent)

@@ -85,12 +85,15 @@ class CustomerMember(models.Model):
 
 
 class AccessToken(models.Model):
-    """A registry credential. Only a hash of the secret is stored; `prefix` is the short,
-    non-secret beginning shown in lists and used to find the row."""
+    """A credential. Only a hash of the secret is stored; `prefix` is the short, non-secret
+    beginning shown in lists and used to find the row. Push and pull tokens are for the
+    registry (`/v2/`); API tokens are for the JSON API (`/api/v1/`) only, and each kind
+    is refused by the other (customers.selectors.token_authenticate's `kinds`)."""
 
     class Kind(models.TextChoices):
         PUSH = "push", "push (vendor CI)"
         PULL = "pull", "pull (customer)"
+        API = "api", "API (vendor automation)"
 
     kind = models.CharField(max_length=8, choices=Kind.choices)
     vendor = models.ForeignKey(Vendor, on_delete=models.CASCADE, related_name="tokens")
@@ -104,6 +107,8 @@ class AccessToken(models.Model):
     # e.g. "app" or "charts/*") and to a subset of actions. Empty means "all".
     repository_patterns = models.JSONField(default=list, blank=True)
     actions = models.JSONField(default=list, blank=True)
+    # API tokens only: what the token may do in the API (customers/scopes.py). Never empty.
+    scopes = models.JSONField(default=list, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
@@ -115,7 +120,7 @@ class AccessToken(models.Model):
     class Meta:
         constraints = [
             models.CheckConstraint(
-                condition=Q(kind="push", customer__isnull=True)
+                condition=Q(kind__in=["push", "api"], customer__isnull=True)
                 | Q(kind="pull", customer__isnull=False),
                 name="token_owner_matches_kind",
             )

@@ -10,6 +10,7 @@ from core.changes import customer_changed, token_changed
 from customers import request_context
 from customers.models import AccessToken, AuditEvent, Customer, Vendor
 from customers.observers import audit_recorded
+from customers.scopes import ScopeError, scopes_validate
 from customers.tokens import secret_generate, secret_hash, secret_prefix
 
 TOKEN_ACTIONS = ("pull", "push", "delete")
@@ -77,10 +78,24 @@ def token_mint(
     expires_at: datetime.datetime | None = None,
     repository_patterns: list[str] | None = None,
     actions: list[str] | None = None,
+    scopes: list[str] | None = None,
     created_by=None,
 ) -> MintedToken:
-    """Create a token and return it with its secret (the only time the secret exists)."""
-    if kind == AccessToken.Kind.PULL:
+    """Create a token and return it with its secret (the only time the secret exists).
+    Push and pull tokens are for the registry; API tokens (`kind="api"`, vendor-owned)
+    for the JSON API, with `scopes` (customers/scopes.py)."""
+    if scopes and kind != AccessToken.Kind.API:
+        raise TokenError("only API tokens have scopes")
+    if kind == AccessToken.Kind.API:
+        if customer is not None:
+            raise TokenError("an API token belongs to the vendor, not a customer")
+        if repository_patterns or actions:
+            raise TokenError("API tokens are narrowed by scopes, not repositories or actions")
+        try:
+            scopes = scopes_validate(scopes or ())
+        except ScopeError as exc:
+            raise TokenError(str(exc)) from None
+    elif kind == AccessToken.Kind.PULL:
         if customer is None:
             raise TokenError("a pull token belongs to a customer")
         if customer.vendor_id != vendor.id:
@@ -113,6 +128,7 @@ def token_mint(
                     secret_hash=secret_hash(secret),
                     repository_patterns=list(repository_patterns or []),
                     actions=sorted(set(actions or [])),
+                    scopes=list(scopes or []),
                     expires_at=expires_at,
                     created_by=created_by,
                 )
@@ -121,7 +137,12 @@ def token_mint(
                     action=AuditEvent.Action.TOKEN_CREATED,
                     actor=_user_actor(created_by),
                     target=f"token:{token.prefix}",
-                    details={"kind": kind, "name": token.name, "customer": _slug(customer)},
+                    details={
+                        "kind": kind,
+                        "name": token.name,
+                        "customer": _slug(customer),
+                        **({"scopes": token.scopes} if token.scopes else {}),
+                    },
                 )
             return MintedToken(token=token, secret=secret)
         except IntegrityError:

@@ -18,7 +18,7 @@ DEBUG = env.bool("DEBUG", default=False)
 DATA_DIR = Path(env.str("DATA_DIR", default=str(BASE_DIR / "data"))).resolve()
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 
-_INSECURE_KEY = "insecure-development-key-change-me"  # noqa: S105 - refused outside DEBUG below
+_INSECURE_KEY = "insecure-development-key-change-me"  # noqa: S105 - refused with DISTR_PRODUCTION
 SECRET_KEY = env.str("SECRET_KEY", default=_INSECURE_KEY)
 # The embedded default (`make run`) is a local single-user install, so it may run with the
 # development key; anything that sets DISTR_PRODUCTION (deploy/ does) must bring its own.
@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "analytics",
     "webhooks",
     "ops",
+    "api",
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI assets served locally: no CDN (air-gapped)
@@ -412,6 +413,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": ANALYTICS_DASHBOARD_REFRESH_SECONDS,
         "options": {"expires": ANALYTICS_DASHBOARD_REFRESH_SECONDS},
     },
+    "api-idempotency-keys": {
+        "task": "api.tasks.idempotency_keys_purge",
+        "schedule": 3600.0,
+        "options": {"expires": 3600},
+    },
     "analytics-retention": {
         "task": "analytics.tasks.pull_events_prune",
         "schedule": 3600.0,
@@ -420,6 +426,8 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 # JSON API (analytics now; the console later) and its OpenAPI schema.
+# How long a POST's answer is kept for a retry with the same Idempotency-Key (api/).
+API_IDEMPOTENCY_HOURS = env.int("API_IDEMPOTENCY_HOURS", default=24)
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -428,16 +436,25 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "EXCEPTION_HANDLER": "api.problems.api_exception_handler",
+    # Per caller (token or user), in the shared cache: one budget across processes.
+    "DEFAULT_THROTTLE_RATES": {"api": env.str("API_RATE_LIMIT", default="1200/min")},
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "distr API",
-    "DESCRIPTION": "Vendor API: pull analytics. Authenticate with `Bearer distr_api_…`.",
+    "DESCRIPTION": "Vendor API: customers, licenses, grants, tokens, content, audit, branding "
+    "and pull analytics. Authenticate with `Bearer distr_api_…` (docs/api.md).",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],  # the schema holds no data
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {"TokenKindEnum": "customers.models.AccessToken.Kind"},
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "api.schema.problem_responses",
+    ],
 }
 
 # Outside DEBUG, cookies are Secure whenever distr is reached over HTTPS (a plain-HTTP

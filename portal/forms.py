@@ -7,6 +7,7 @@ from django import forms
 from django.utils import timezone
 
 from customers.models import CustomerMember, VendorMember
+from customers.scopes import SCOPES
 from licensing.rules import RuleInvalid, repository_pattern_validate, rule_validate
 from portal.tenancy import user_may_enter
 
@@ -54,6 +55,18 @@ class PushTokenForm(TokenMintForm):
     def patterns(self) -> list[str]:
         raw = self.cleaned_data["repository_patterns"]
         return [p.strip() for p in raw.split(",") if p.strip()]
+
+
+class ApiTokenForm(TokenMintForm):
+    name = forms.CharField(max_length=100, help_text="What uses it, e.g. “CRM sync”.")
+    scopes = forms.MultipleChoiceField(
+        choices=[(scope, scope) for scope in SCOPES],
+        widget=forms.CheckboxSelectMultiple,
+        initial=["read"],
+        help_text="read: read everything; write: read and change everything; an area "
+        "scope (e.g. customers:write) allows that area only.",
+        error_messages={"required": "Choose at least one scope."},
+    )
 
 
 class InviteCustomerUserForm(forms.Form):

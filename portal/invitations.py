@@ -163,4 +163,4 @@ def user_exists(email: str) -> bool:
 
 
 def _actor(user) -> str:
-    return f"user:{user.pk}" if user is not None else "system"
+    return f"user:{user.pk}" if user is not None else ""  # "": audit_record's default

@@ -23,7 +23,8 @@ def invitation_send(request, *, invitation: Invitation, key: str) -> None:
             path=reverse("portal:invitation", args=[key]),
             request=request,
         ),
-        "inviter": request.user.email,
+        # An API token has no email: the vendor invites.
+        "inviter": getattr(request.user, "email", "") or brand.display_name,
     }
     subject = render_to_string("portal/email/invitation_subject.txt", context).strip()
     body = render_to_string("portal/email/invitation_message.txt", context)

@@ -255,8 +255,9 @@ def audit_events(
 
 def audit_actor_labels(*, vendor: Vendor, actors: set[str]) -> dict[str, str]:
     """How the log names each stored actor: `user:3` → the user's email, `token:<prefix>`
-    → "CI token “name”" or "pull token “name” (Customer)", `command:grant` → "command
-    grant"; anything else as stored. Two queries for a page, whatever its length."""
+    → "CI token “name”", "API token “name”" or "pull token “name” (Customer)",
+    `command:grant` → "command grant"; anything else as stored. Two queries for a page,
+    whatever its length."""
     user_ids = {a[5:] for a in actors if a.startswith("user:") and a[5:].isdigit()}
     prefixes = {a[6:] for a in actors if a.startswith("token:")}
     emails = dict(User.objects.filter(pk__in=user_ids).values_list("pk", "email"))
@@ -273,11 +274,12 @@ def audit_actor_labels(*, vendor: Vendor, actors: set[str]) -> dict[str, str]:
             labels[actor] = emails[int(rest)]
         elif kind == "token" and rest in tokens:
             token = tokens[rest]
-            labels[actor] = (
-                f"pull token “{token.name}” ({token.customer.name})"
-                if token.customer_id
-                else f"CI token “{token.name}”"
-            )
+            if token.kind == AccessToken.Kind.API:
+                labels[actor] = f"API token “{token.name}”"
+            elif token.customer_id:
+                labels[actor] = f"pull token “{token.name}” ({token.customer.name})"
+            else:
+                labels[actor] = f"CI token “{token.name}”"
         elif kind == "command":
             labels[actor] = f"command {rest}"
         else:

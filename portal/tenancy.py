@@ -24,6 +24,8 @@ STAFF_PERMISSIONS = {
     "users.invite": {"maintainer", "admin"},
     "repositories.manage": {"maintainer", "admin"},
     "tokens.manage": {"maintainer", "admin"},
+    # API tokens act for the whole vendor (a write token can do what an admin does).
+    "api_tokens.manage": {"admin"},
     "branding.manage": {"admin"},
     "staff.manage": {"admin"},
     "webhooks.manage": {"admin"},  # a webhook can send the vendor's events anywhere

@@ -7,6 +7,7 @@ from django.urls import path
 from portal.views import (
     analytics,
     console_admin,
+    console_api_tokens,
     console_customers,
     console_webhooks,
     customer,
@@ -113,6 +114,12 @@ urlpatterns = [
         "console/tokens/<int:token_id>/revoke",
         console_admin.push_token_revoke,
         name="console-token-revoke",
+    ),
+    path("console/api-tokens/", console_api_tokens.api_tokens, name="console-api-tokens"),
+    path(
+        "console/api-tokens/<int:token_id>/revoke",
+        console_api_tokens.api_token_revoke,
+        name="console-api-token-revoke",
     ),
     path("console/branding/", console_admin.branding, name="console-branding"),
     path(

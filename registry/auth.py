@@ -27,7 +27,12 @@ from core.changes import (
 )
 from core.memo import LruMemo
 from customers.models import AccessToken, AuditEvent
-from customers.selectors import token_authenticate, token_get_by_prefix, token_refused
+from customers.selectors import (
+    REGISTRY_KINDS,
+    token_authenticate,
+    token_get_by_prefix,
+    token_refused,
+)
 from customers.services import audit_record, token_touch
 from registry.errors import TooManyRequests, Unauthorized
 from registry.signing import TokenInvalid, token_verify
@@ -213,7 +218,9 @@ def _principal_live(
     if memo is None or memo.generation != generation:
         # Read after the generation: the row is at least as new as the value we keep.
         token = token_get_by_prefix(prefix=prefix)
-        live = token is not None and token.revoked_at is None
+        # An API token never gets a JWT (token_authenticate refuses it); refuse its
+        # prefix here too, whatever signed claim names it.
+        live = token is not None and token.revoked_at is None and token.kind in REGISTRY_KINDS
         memo = _TokenMemo(
             principal=principal_for_token(token) if live else None,
             generation=generation,

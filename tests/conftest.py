@@ -6,6 +6,10 @@ from django.test import Client
 
 from customers.services import customer_create, token_mint, vendor_create
 from tests.support import skopeo as skopeo_support
+from tests.support.requirements import (  # noqa: F401 - the skip policy's hooks
+    pytest_configure,
+    pytest_runtest_setup,
+)
 from tests.support.server import LiveRegistry, live_http
 
 
@@ -98,6 +102,47 @@ def live_registry(django_db_setup, django_db_blocker):
                 "EMAIL_URL": f"filemail://{live_mail_dir()}",
             }
         )
+    yield server
+    server.stop()
+
+
+# --- S3 on loopback (moto), for tests/registry/storage and tests/production -----------------
+
+
+@pytest.fixture(scope="session")
+def moto():
+    from django.conf import settings as django_settings
+
+    from tests.support.moto import MotoServer
+
+    server = MotoServer(django_settings.DATA_DIR)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def s3_bucket(moto, settings):
+    """In-process registry storage on a fresh bucket (5 MiB parts, redirects on)."""
+    from tests.support.moto import MIB
+
+    bucket = moto.bucket_create()
+    settings.STORAGES = {**settings.STORAGES, "registry": moto.storage_options(bucket)}
+    settings.S3_PART_BYTES = 5 * MIB
+    settings.S3_REDIRECT = True
+    return bucket
+
+
+@pytest.fixture(scope="session")
+def s3_live_bucket(moto):
+    return moto.bucket_create()
+
+
+@pytest.fixture(scope="session")
+def s3_live_registry(django_db_setup, django_db_blocker, moto, s3_live_bucket):
+    """The same gunicorn as `live_registry`, storing in S3. The conftest.py of a package
+    whose tests run on object storage makes it that package's `live_registry`."""
+    with django_db_blocker.unblock():
+        server = LiveRegistry(extra_env=moto.env(s3_live_bucket))
     yield server
     server.stop()
 

@@ -1,26 +1,45 @@
 """Who calls the JSON API: a vendor API token (`Authorization: Bearer distr_api_…`) or a
-logged-in user who is a member of the vendor (session; resolved in permissions)."""
+logged-in user who is a member of the vendor (session; resolved in permissions).
+
+API tokens are `customers.AccessToken`s of kind "api", checked by the same
+`customers.selectors.token_authenticate` as the registry's token secrets: the row is read
+on every request, so a revocation or an expiry counts from the next request in every
+process. A registry token (push or pull) is refused here, as an API token is refused by
+the registry. This lives in analytics because analytics is the API's first user and
+`customers`, below every app, uses no DRF; the REST API of the other apps uses it too.
+"""
 
 from dataclasses import dataclass
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
-from analytics.services import api_token_authenticate
 from customers.models import Vendor
+from customers.selectors import API_KINDS, token_authenticate
+from customers.services import token_touch
+from customers.tokens import KIND_PREFIX
 
 
 @dataclass(frozen=True)
 class ApiTokenUser:
-    """request.user for a token: the vendor is the whole identity."""
+    """request.user for a token: the vendor is the whole identity, its scopes the rights."""
 
     vendor: Vendor
     token_prefix: str
+    scopes: tuple[str, ...] = ()
     is_authenticated: bool = True
     is_anonymous: bool = False
 
     def __str__(self) -> str:
         return f"api-token:{self.token_prefix}"
+
+    # What the request log (ops.middleware) reads from a request's principal.
+    kind = "api"
+    customer_id = None
+
+    @property
+    def vendor_id(self) -> int:
+        return self.vendor.pk
 
 
 class ApiTokenAuthentication(authentication.BaseAuthentication):
@@ -29,12 +48,22 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
     def authenticate(self, request):
         header = authentication.get_authorization_header(request).decode(errors="replace")
         scheme, _, secret = header.partition(" ")
-        if scheme.lower() != "bearer" or not secret.strip().startswith("distr_api_"):
-            return None  # not ours: let session authentication try
-        token = api_token_authenticate(secret=secret.strip())
+        secret = secret.strip()
+        if scheme.lower() != "bearer" or not secret.startswith(tuple(KIND_PREFIX.values())):
+            return None  # not a distr token: let session authentication try
+        if not secret.startswith(KIND_PREFIX["api"]):
+            raise exceptions.AuthenticationFailed(
+                "a registry token cannot be used for the API: use an API token (distr_api_…)"
+            )
+        token = token_authenticate(secret=secret, kinds=API_KINDS)
         if token is None:
             raise exceptions.AuthenticationFailed("invalid, revoked or expired API token")
-        return ApiTokenUser(vendor=token.vendor, token_prefix=token.prefix), token
+        token_touch(token=token)
+        user = ApiTokenUser(
+            vendor=token.vendor, token_prefix=token.prefix, scopes=tuple(token.scopes)
+        )
+        request._request.principal = user  # the request log names the token, never a user
+        return user, token
 
     def authenticate_header(self, request) -> str:
         return 'Bearer realm="distr-api"'
@@ -47,4 +76,9 @@ class ApiTokenScheme(OpenApiAuthenticationExtension):
     name = "apiToken"
 
     def get_security_definition(self, auto_schema):
-        return {"type": "http", "scheme": "bearer", "description": "distr_api_… vendor token"}
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "distr_api_… vendor API token; its scopes decide what it may do "
+            "(read, write, or per area: analytics:read, customers:write, …)",
+        }

@@ -11,12 +11,12 @@ from rest_framework.views import APIView
 
 from analytics import selectors as queries
 from analytics.api import serializers as s
-from analytics.api.permissions import IsVendorStaff
+from analytics.api.permissions import HasScope, IsVendorStaff
 from analytics.api.renderers import CSVRenderer
 
 
 class AnalyticsView(APIView):
-    permission_classes = [IsVendorStaff]
+    permission_classes = [IsVendorStaff, HasScope("analytics:read")]
     renderer_classes = [JSONRenderer, CSVRenderer]
     filter_serializer = s.PeriodFilterSerializer
 

@@ -131,11 +131,16 @@ _JSON_ERRORS = {
 
 
 def _error_page(request, template: str, status: int, message: str = ""):
-    if request.path.startswith(("/v2/", "/api/")) or request.path == "/v2":
+    api = request.path.startswith("/api/")
+    if api or request.path.startswith("/v2/") or request.path == "/v2":
         code, default = _JSON_ERRORS[status]
         text = message or default
         if status == 500 and getattr(request, "request_id", None):
             text += f" (request {request.request_id})"  # the log line carries the details
+        if api:  # the REST API's one error shape (RFC 9457, docs/api.md)
+            body = {"type": "about:blank", "title": code.replace("_", " ").capitalize()}
+            body |= {"status": status, "detail": text}
+            return JsonResponse(body, status=status, content_type="application/problem+json")
         return JsonResponse({"errors": [{"code": code, "message": text}]}, status=status)
     try:
         return render(request, template, {"message": message}, status=status)

@@ -1,17 +1,26 @@
-"""The analytics JSON API: token and session authentication, vendor scoping, CSV, schema."""
+"""The analytics JSON API: token and session authentication, scopes, vendor scoping, CSV,
+schema. API tokens are customers.AccessToken of kind "api" (customers/scopes.py)."""
+
+import datetime
+import logging
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
+from django.utils import timezone
 
-from analytics.services import api_token_mint, api_token_revoke
-from customers.models import VendorMember
+from customers.models import AccessToken, VendorMember
+from customers.services import token_mint, token_revoke
 
 API = "/api/v1/analytics"
 
 
-def _bearer(vendor) -> Client:
-    return Client(HTTP_AUTHORIZATION=f"Bearer {api_token_mint(vendor=vendor, name='t').secret}")
+def api_token(vendor, scopes=("read",), **fields):
+    return token_mint(vendor=vendor, kind="api", name="t", scopes=list(scopes), **fields)
+
+
+def _bearer(vendor, scopes=("read",)) -> Client:
+    return Client(HTTP_AUTHORIZATION=f"Bearer {api_token(vendor, scopes).secret}")
 
 
 def test_token_reads_its_vendors_analytics(embedded_mode, history, vendor):
@@ -64,14 +73,76 @@ def test_another_vendors_token_cannot_read_acme(embedded_mode, history):
 )
 def test_requests_without_a_valid_credential_are_refused(embedded_mode, history, header):
     client = Client(HTTP_AUTHORIZATION=header) if header else Client()
-    assert client.get(f"{API}/customers/top").status_code in (401, 403)
+    assert client.get(f"{API}/customers/top").status_code == 401
 
 
 def test_revoked_token_is_refused(embedded_mode, vendor):
-    minted = api_token_mint(vendor=vendor, name="t")
-    api_token_revoke(token=minted.token)
+    minted = api_token(vendor)
     client = Client(HTTP_AUTHORIZATION=f"Bearer {minted.secret}")
+    assert client.get(f"{API}/customers/top").status_code == 200
+    token_revoke(token=minted.token)
+    assert client.get(f"{API}/customers/top").status_code == 401  # the very next request
+
+
+def test_expired_token_is_refused(embedded_mode, vendor):
+    minted = api_token(vendor, expires_at=timezone.now() + datetime.timedelta(hours=1))
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {minted.secret}")
+    assert client.get(f"{API}/customers/top").status_code == 200
+    AccessToken.objects.filter(pk=minted.token.pk).update(
+        expires_at=timezone.now() - datetime.timedelta(seconds=1)
+    )
     assert client.get(f"{API}/customers/top").status_code == 401
+
+
+def test_a_use_is_recorded(embedded_mode, vendor):
+    minted = api_token(vendor)
+    assert minted.token.last_used_at is None
+    Client(HTTP_AUTHORIZATION=f"Bearer {minted.secret}").get(f"{API}/customers/top")
+    minted.token.refresh_from_db()
+    assert minted.token.last_used_at is not None
+
+
+def test_the_request_log_names_the_token(embedded_mode, vendor, caplog):
+    caplog.set_level(logging.INFO, logger="distr.request")
+    minted = api_token(vendor)
+    response = Client(HTTP_AUTHORIZATION=f"Bearer {minted.secret}").get(f"{API}/customers/top")
+    response.close()  # the line is written when the server closes the response
+    (fields,) = [r.fields for r in caplog.records if r.name == "distr.request"]
+    assert (fields["status"], fields["principal_kind"], fields["principal_id"]) == (
+        200,
+        "api",
+        f"token:{minted.token.prefix}",
+    )
+    assert fields["vendor_id"] == vendor.pk and minted.secret not in str(fields)
+
+
+@pytest.mark.parametrize(
+    ("scopes", "status"),
+    [
+        (["read"], 200),
+        (["write"], 200),  # write implies read
+        (["analytics:read"], 200),
+        (["customers:write"], 403),  # another area only
+        (["customers:read", "licenses:write"], 403),
+    ],
+)
+def test_scopes_decide(embedded_mode, vendor, scopes, status):
+    response = _bearer(vendor, scopes).get(f"{API}/customers/top")
+    assert response.status_code == status
+    if status == 403:
+        assert "analytics:read" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("kind", ["push", "pull"])
+def test_registry_tokens_never_open_the_api(embedded_mode, vendor, customer, kind):
+    secret = token_mint(
+        vendor=vendor, kind=kind, name="r", customer=customer if kind == "pull" else None
+    ).secret
+    response = Client(HTTP_AUTHORIZATION=f"Bearer {secret}").get(f"{API}/customers/top")
+    assert response.status_code == 401
+    assert "registry token cannot be used" in response.json()["detail"]
+    basic = Client(HTTP_AUTHORIZATION=f"Basic {secret}").get(f"{API}/customers/top")
+    assert basic.status_code in (401, 403)
 
 
 def test_vendor_staff_session(embedded_mode, history, vendor):

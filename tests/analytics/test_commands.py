@@ -1,11 +1,16 @@
 """manage.py ingestpulls, pullreport and apitoken."""
 
+import datetime
 import json
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.test import Client
+from django.utils import timezone
 
 from analytics.models import PullEventOutbox, PullRollup
+from customers.models import AccessToken, AuditEvent
+from customers.tokens import secret_prefix
 from tests.analytics.conftest import pull_client
 
 
@@ -41,10 +46,29 @@ def test_pullreport_refuses_unknown_vendor_and_bad_days(db):
 
 
 def test_apitoken_mints_a_working_token(embedded_mode, history, capsys):
-    from django.test import Client
-
     call_command("apitoken", "acme", "dashboards")
     secret = capsys.readouterr().out.strip()
     assert secret.startswith("distr_api_")
     response = Client(HTTP_AUTHORIZATION=f"Bearer {secret}").get("/api/v1/analytics/rollups")
     assert response.status_code == 200
+    token = AccessToken.objects.get(prefix=secret_prefix(secret))
+    assert (token.kind, token.scopes, token.expires_at) == ("api", ["read"], None)
+
+
+def test_apitoken_scopes_and_expiry(db, vendor, capsys):
+    call_command("apitoken", "acme", "crm", "--scope", "customers:write", "--expires", "30")
+    secret = capsys.readouterr().out.strip()
+    token = AccessToken.objects.get(prefix=secret_prefix(secret))
+    assert token.scopes == ["customers:write"] and token.name == "crm"
+    left = token.expires_at - timezone.now()
+    assert datetime.timedelta(days=29, hours=23) < left <= datetime.timedelta(days=30)
+    assert AuditEvent.objects.filter(
+        action="token.created", target=f"token:{token.prefix}", actor="command:apitoken"
+    ).exists()
+    # customers:write does not read analytics.
+    response = Client(HTTP_AUTHORIZATION=f"Bearer {secret}").get("/api/v1/analytics/rollups")
+    assert response.status_code == 403
+    with pytest.raises(CommandError, match="1 or more"):
+        call_command("apitoken", "acme", "crm", "--expires", "0")
+    with pytest.raises(CommandError, match="no vendor"):
+        call_command("apitoken", "nope", "crm")

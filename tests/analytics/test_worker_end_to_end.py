@@ -13,9 +13,8 @@ from django.utils import timezone
 from analytics.capture import stream
 from analytics.capture.events import pull_fields
 from analytics.models import PullEvent, PullEventOutbox, PullRollup
-from analytics.services import api_token_mint
 from customers.services import customer_create, token_mint
-from tests.analytics.conftest import redis_url
+from tests.analytics.conftest import real_redis, redis_url
 from tests.analytics.worker import CeleryWorker
 from tests.conftest import license_grant
 from tests.support.oci_layout import image_layout, index_layout
@@ -34,7 +33,7 @@ def redis_names(settings):
     }
     settings.ANALYTICS_REDIS_URL = redis_url()
     settings.ANALYTICS_STREAM = names["stream"]
-    client = redis.Redis.from_url(redis_url())
+    client = real_redis()
     yield names
     client.delete(names["stream"], names["queue"])
 
@@ -187,7 +186,7 @@ def test_skopeo_pulls_are_ingested_by_a_worker_with_exact_counts(
     assert PullEvent.objects.filter(counted=True).count() == 5
 
     # The API on the same server answers from those rollups.
-    secret = api_token_mint(vendor=globex[0].vendor, name="e2e").secret
+    secret = token_mint(vendor=globex[0].vendor, kind="api", name="e2e", scopes=["read"]).secret
     response = requests.get(
         f"{registry.url}/api/v1/analytics/customers/top",
         params={"days": 1},

@@ -2,10 +2,10 @@
 live registry.
 
 Each daemon starts once per session. A missing client skips locally with its reason and
-fails under CI (`CI=true`), where .ci/run installs them all. Images are made here in
-Python, since nothing can be pulled from the internet: real tar layers (the engines unpack
-them), written as a docker-archive for `docker load` / `podman load` or pushed over plain
-HTTP as OCI images and indexes for the pull-only clients.
+fails under CI (`CI=true`), where .ci/run installs them all (tests/support/requirements.py).
+Images are made here in Python, since nothing can be pulled from the internet: real tar
+layers (the engines unpack them), written as a docker-archive for `docker load` / `podman
+load` or pushed over plain HTTP as OCI images and indexes for the pull-only clients.
 """
 
 import gzip
@@ -14,7 +14,6 @@ import io
 import json
 import os
 import platform
-import shutil
 import tarfile
 import time
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.registry_client import OCI_CONFIG, OCI_INDEX, OCI_LAYER, OCI_MANIFEST
+from tests.support.requirements import require_command
 from tests.support.server import live_http
 
 # The architecture the engines pull for by default.
@@ -31,17 +31,6 @@ OTHER_ARCH = "arm64" if HOST_ARCH != "arm64" else "amd64"
 
 # docker prints this when a registry answers something it does not expect.
 NONCONFORMANCE = "does not appear to conform to the distribution registry specification"
-
-
-def require_binary(name: str) -> str:
-    """The path of `name`; skip when it is missing, except under CI, where it must exist."""
-    path = shutil.which(name)
-    if path:
-        return path
-    reason = f"{name} is not installed (apt-get install docker.io containerd runc podman)"
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{reason}; CI must have it (.ci/run installs it)", pytrace=False)
-    pytest.skip(reason)
 
 
 def sha256(data: bytes) -> str:
@@ -166,7 +155,7 @@ def push_index(live, repo: str, tag: str, images: list[Image]) -> dict:
 def docker_engine(live_registry):
     from tests.support.docker_engine import DockerEngine
 
-    engine = DockerEngine(require_binary("dockerd"), require_binary("docker"), live_registry.host)
+    engine = DockerEngine(require_command("dockerd"), require_command("docker"), live_registry.host)
     yield engine
     engine.stop()
 
@@ -233,7 +222,7 @@ def registry_log(live_registry) -> RegistryLog:
 def containerd(live_registry):
     from tests.support.containerd import Containerd
 
-    daemon = Containerd(require_binary("containerd"), require_binary("ctr"), live_registry.host)
+    daemon = Containerd(require_command("containerd"), require_command("ctr"), live_registry.host)
     yield daemon
     daemon.stop()
 
@@ -245,7 +234,7 @@ def containerd(live_registry):
 def podman_storage(live_registry):
     from tests.support.podman import Podman
 
-    podman = Podman(require_binary("podman"))
+    podman = Podman(require_command("podman"))
     yield podman
     podman.stop()
 

@@ -25,9 +25,9 @@ from tests.clients.conftest import (
     make_image,
     push_image,
     push_index,
-    require_binary,
 )
 from tests.support.registry_client import DOCKER_LIST, DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST
+from tests.support.requirements import require_command
 
 ACCEPT = ", ".join((OCI_INDEX, DOCKER_LIST, OCI_MANIFEST, DOCKER_MANIFEST))
 
@@ -217,7 +217,7 @@ def test_podman_pull_counts_once_per_image(
 def test_skopeo_copy_counts_once_per_image(
     live_registry, live_credentials, repo_name, pushed, registry_log, tmp_path
 ):
-    require_binary("skopeo")
+    require_command("skopeo")
     from tests.support.skopeo import skopeo
 
     def copy(tag: str, *flags: str) -> None:

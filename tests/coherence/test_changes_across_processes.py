@@ -19,8 +19,10 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
+from customers.tokens import secret_prefix
 from tests.support.install import HttpClient, Install, portal_sign_in, postgres_available
 from tests.support.registry_client import image_manifest, put_manifest, sha256
+from tests.support.requirements import require
 
 ROUNDS = 30
 SHAPES = ["embedded", "postgres+redis"]
@@ -28,8 +30,8 @@ SHAPES = ["embedded", "postgres+redis"]
 
 @pytest.fixture(scope="module", params=SHAPES)
 def install(request):
-    if request.param == "postgres+redis" and not postgres_available():
-        pytest.fail("PostgreSQL on 127.0.0.1:5432 is needed for the postgres+redis shape")
+    if request.param == "postgres+redis":
+        require(postgres_available(), "PostgreSQL on 127.0.0.1:5432 (the postgres+redis shape)")
     install = Install(request.param)
     try:
         install.prepare()
@@ -248,6 +250,21 @@ def test_console_suspends_license_and_customer(install, world):
     all_answer(install, path, world["jwt"], 403, "your account is suspended")
     console_post(session, install, f"customers/{world['customer']}/suspend", {"suspend": "0"})
     all_answer(install, path, world["jwt"], 200)
+
+
+def test_console_revokes_an_api_token(install):
+    """An API token minted by `manage.py apitoken` in its own process reads the API in
+    every worker; revoked in the console (one worker), every worker refuses it at once."""
+    secret = install.manage("apitoken", "acme", f"crm{uuid.uuid4().hex[:6]}").stdout.strip()
+    path = "/api/v1/analytics/customers/top"
+    all_answer(install, path, secret, 200, '"vendor":"acme"')
+    token_id = install.python(
+        "from customers.models import AccessToken\n"
+        f"print(AccessToken.objects.get(prefix={secret_prefix(secret)!r}).pk)\n"
+    ).splitlines()[-1]
+    session = console_session(install)
+    console_post(session, install, f"api-tokens/{token_id}/revoke", {"confirmed": "1"})
+    all_answer(install, path, secret, 401, "invalid, revoked or expired API token")
 
 
 # --- limits counted in the shared cache (last: they lock 127.0.0.1 out of logins) -------

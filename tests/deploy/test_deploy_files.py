@@ -16,6 +16,8 @@ import yaml
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from tests.support.requirements import require_command
+
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 KUBECTL = shutil.which("kubectl")
@@ -23,10 +25,7 @@ K8S_VERSION = "1.30.0"  # the oldest minor the manifests promise to support
 
 
 def require_kubectl():
-    if KUBECTL is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("kubectl is missing in CI (.ci/run installs it)")
-        pytest.skip("kubectl is not installed")
+    require_command("kubectl")
 
 
 @pytest.fixture(scope="module")

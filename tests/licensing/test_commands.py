@@ -10,7 +10,8 @@ from django.test import Client
 from customers.services import customer_create, token_mint, vendor_create
 from licensing.models import License, LicenseGrant
 from tests.conftest import basic
-from tests.licensing.scenario import REPO, denied, push_scenario
+from tests.support.licensing import REPO, denied, push_scenario
+from tests.support.registry_client import image_manifest, put_manifest
 
 pytestmark = pytest.mark.django_db
 
@@ -25,11 +26,6 @@ def fails(*args: str) -> str:
     with pytest.raises(CommandError) as raised:
         run(*args)
     return str(raised.value)
-
-
-@pytest.fixture
-def pushed(client):
-    return push_scenario(client)
 
 
 @pytest.fixture
@@ -172,3 +168,34 @@ def test_expired_license_coverage(customer, pushed):
         "Enterprise 2026 (active, until 2026-06-30)",
         "acme/app: (nothing)",
     ]
+
+
+def test_the_commands_one_after_another(client, customer):
+    _, raw = image_manifest(client, "acme/app")
+    for tag in ("1.0", "1.5", "2.0", "latest"):
+        assert put_manifest(client, "acme/app", tag, raw).status_code == 201
+    license_id = int(run("createlicense", "acme", "globex", "Ent", "--until", "2030-12-31"))
+    license = License.objects.get(pk=license_id)
+    assert license.valid_until == datetime.date(2030, 12, 31)
+    assert license.customer == customer
+    assert run("grant", str(license_id), "acme/app", "semver:>=1.0,<2") == (
+        "granted semver:>=1.0,<2 on acme/app\n"
+    )
+    assert run("grant", str(license_id), "acme/app", "exact:latest").startswith("granted")
+    assert LicenseGrant.objects.filter(license=license).count() == 2
+    assert run("licensecoverage", str(license_id)).splitlines() == [
+        "Ent (active, until 2030-12-31)",
+        "acme/app: 1.0 1.5 latest",
+    ]
+    for bad, message in [
+        (("grant", str(license_id), "acme/app", "regex:.*"), "a tag rule is"),
+        (("grant", str(license_id), "acme/app", "semver:>>1"), "invalid version range"),
+        (("grant", str(license_id), "initech/app", "glob:*"), "inside acme/"),
+        (("createlicense", "acme", "nobody", "X"), "no customer"),
+        (("createlicense", "acme", "globex", "X", "--until", "31/12/2030"), "invalid date"),
+    ]:
+        with pytest.raises(CommandError, match=message):
+            run(*bad)
+    assert run("suspendlicense", str(license_id)) == f"suspended license {license_id} (Ent)\n"
+    assert License.objects.get(pk=license_id).status == "suspended"
+    assert run("licensecoverage", str(license_id)).splitlines()[1] == "acme/app: (nothing)"

@@ -14,6 +14,7 @@ from tests.coherence.test_changes_across_processes import all_answer, jwt
 from tests.support.install import HttpClient, Install, postgres_available
 from tests.support.oci_layout import image_layout
 from tests.support.registry_client import image_manifest, put_manifest, sha256
+from tests.support.requirements import require
 from tests.support.skopeo import skopeo
 
 SHAPES = ["embedded", "postgres+redis"]
@@ -21,8 +22,8 @@ SHAPES = ["embedded", "postgres+redis"]
 
 @pytest.fixture(scope="module", params=SHAPES)
 def install(request):
-    if request.param == "postgres+redis" and not postgres_available():
-        pytest.fail("PostgreSQL on 127.0.0.1:5432 is needed for the postgres+redis shape")
+    if request.param == "postgres+redis":
+        require(postgres_available(), "PostgreSQL on 127.0.0.1:5432 (the postgres+redis shape)")
     install = Install(request.param)
     try:
         install.prepare()

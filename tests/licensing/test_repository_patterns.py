@@ -9,7 +9,7 @@ from customers.services import customer_create, token_mint, vendor_create
 from licensing.rules import repository_pattern_matches
 from licensing.selectors import license_coverage, licensed_repository_names
 from tests.conftest import basic, license_grant
-from tests.licensing.scenario import denied
+from tests.support.licensing import denied
 from tests.support.registry_client import image_manifest, put_manifest
 
 pytestmark = pytest.mark.django_db

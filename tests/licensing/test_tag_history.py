@@ -22,26 +22,10 @@ from licensing.services import (
 )
 from registry.models import TagHistory
 from tests.conftest import basic, license_grant
-from tests.licensing.scenario import REPO, denied, image, not_covered, push_scenario, put
+from tests.support.licensing import LICENSE, REPO, denied, image, not_covered, put
 from tests.support.registry_client import errors, sha256
 
-LICENSE = "Support 1.x"
 committed = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def pushed(client):
-    return push_scenario(client)
-
-
-@pytest.fixture
-def license(customer, pushed):
-    return license_grant(customer, REPO, "glob:1.*", name=LICENSE)
-
-
-@pytest.fixture
-def globex(license, pull_secret) -> Client:
-    return Client(HTTP_AUTHORIZATION=basic(pull_secret))
 
 
 def move_tag(client, pushed, tag: str, label: str) -> tuple[bytes, str, str]:

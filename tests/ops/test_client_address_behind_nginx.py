@@ -20,6 +20,7 @@ from requests.adapters import HTTPAdapter
 
 from tests.coherence.test_changes_across_processes import push_image
 from tests.support.install import HttpClient, Install
+from tests.support.requirements import require_command
 from tests.support.server import ROOT, free_port
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
@@ -89,10 +90,7 @@ class Nginx:
 
 @pytest.fixture(scope="module")
 def proxied():
-    if not shutil.which("nginx") and not os.path.exists(NGINX):
-        if os.environ.get("CI") == "true":
-            pytest.fail("nginx is required in CI (apt-get install nginx)")
-        pytest.skip("nginx is not installed")
+    require_command("nginx", NGINX)
     install = Install("embedded", extra_env={"TRUSTED_PROXIES": "127.0.0.1"})
     nginx = None
     try:

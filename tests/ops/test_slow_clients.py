@@ -21,6 +21,7 @@ import requests
 from tests.coherence.test_changes_across_processes import push_image
 from tests.ops.test_client_address_behind_nginx import NGINX, Nginx, session_from
 from tests.support.install import HttpClient, Install
+from tests.support.requirements import require_command
 
 ATTACK_SECONDS = 16  # longer than the 10 s header timeout and body-rate window
 PROBE_LIMIT = 1.0
@@ -33,13 +34,8 @@ TIMEOUT_408 = (
 
 @pytest.fixture(scope="module")
 def served():
-    import os
-    import shutil
 
-    if not shutil.which("nginx") and not os.path.exists(NGINX):
-        if os.environ.get("CI") == "true":
-            pytest.fail("nginx is required in CI (apt-get install nginx)")
-        pytest.skip("nginx is not installed")
+    require_command("nginx", NGINX)
     install = Install("embedded", extra_env={"TRUSTED_PROXIES": "127.0.0.1"})
     nginx = None
     try:

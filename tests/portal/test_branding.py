@@ -110,11 +110,14 @@ def test_logo_upload_is_served_with_type_and_csp(acme, acme_admin):
 
 @pytest.mark.django_db
 def test_logo_type_is_sniffed_not_taken_from_the_client(acme, acme_admin):
-    sign_in(acme_admin, acme).post(
+    uploaded = sign_in(acme_admin, acme).post(
         "/p/acme/console/branding/",
         branding_post(logo=SimpleUploadedFile("logo.jpg", PNG, content_type="image/jpeg")),
     )
-    assert Client().get("/p/acme/brand/logo")["Content-Type"] == "image/png"
+    assert uploaded.status_code == 302
+    served = Client().get("/p/acme/brand/logo")
+    assert served.status_code == 200
+    assert served["Content-Type"] == "image/png"
 
 
 @pytest.mark.django_db
@@ -161,11 +164,14 @@ def test_oversized_logo_is_refused(acme, acme_admin):
 
 @pytest.mark.django_db
 def test_logo_of_one_vendor_is_not_served_on_another(acme, umbrella, acme_admin):
-    sign_in(acme_admin, acme).post(
+    uploaded = sign_in(acme_admin, acme).post(
         "/p/acme/console/branding/",
         branding_post(logo=SimpleUploadedFile("logo.png", PNG, content_type="image/png")),
     )
+    assert uploaded.status_code == 302  # the upload itself worked, or this proves nothing
+    assert Client().get("/p/acme/brand/logo").content == PNG
     assert Client().get("/p/umbrella/brand/logo").status_code == 404
+    assert Client(HTTP_HOST=UMBRELLA_HOST).get("/brand/logo").status_code == 404
 
 
 @pytest.mark.django_db

@@ -11,6 +11,7 @@ import requests
 
 from tests.support.dns_server import TxtDnsServer
 from tests.support.install import Install, postgres_available
+from tests.support.requirements import require
 
 HOST = "downloads.acme.test"
 EMAIL, PASSWORD = "admin@acme.test", "a long test password 7"
@@ -19,8 +20,8 @@ ROUNDS = 12  # requests per check: gunicorn spreads them over its workers
 
 @pytest.fixture(params=["embedded", "postgres+redis"])
 def live(request):
-    if request.param == "postgres+redis" and not postgres_available():
-        pytest.fail("PostgreSQL on 127.0.0.1:5432 is needed for the postgres+redis shape")
+    if request.param == "postgres+redis":
+        require(postgres_available(), "PostgreSQL on 127.0.0.1:5432 (the postgres+redis shape)")
     with TxtDnsServer() as dns:
         install = Install(
             request.param,

@@ -149,9 +149,20 @@ def test_a_prefix_that_is_no_slug_is_an_ordinary_404(vendor, path):
 
 @pytest.mark.django_db
 def test_machine_clients_get_json_errors_that_say_what_happened():
-    registry = Client().get("/api/v1/no-such-endpoint/")
+    api = Client().get("/api/v1/no-such-endpoint/")
+    assert api.status_code == 404
+    assert api["Content-Type"] == "application/problem+json"
+    assert api.json() == {
+        "type": "about:blank",
+        "title": "Not found",
+        "status": 404,
+        "detail": "not found",
+    }
+    registry = Client().get("/v2/no/such/endpoint/x")
     assert registry.status_code == 404
-    assert registry.json() == {"errors": [{"code": "NOT_FOUND", "message": "not found"}]}
+    assert registry.json() == {
+        "errors": [{"code": "NOT_FOUND", "message": "no such registry endpoint"}]
+    }
 
 
 def test_a_registry_500_names_its_request_not_a_template(rf):

@@ -1,7 +1,7 @@
 """Pages that show a newly minted token secret (the customer's pull tokens, the console's
-CI push tokens): never cacheable, the secret in that one answer only (not in the database,
-the session, a URL or a later page), and a re-submitted form (a reload of the answer, a
-double click) mints nothing."""
+CI push tokens and API tokens): never cacheable, the secret in that one answer only (not
+in the database, the session, a URL or a later page), and a re-submitted form (a reload
+of the answer, a double click) mints nothing."""
 
 import base64
 import pickle
@@ -18,6 +18,11 @@ pytestmark = pytest.mark.django_db
 PAGES = {
     "pull": ("/p/acme/tokens/", "globex_admin", {"name": "prod cluster", "expires_in_days": "90"}),
     "push": ("/p/acme/console/tokens/", "acme_admin", {"name": "CI", "expires_in_days": "30"}),
+    "api": (
+        "/p/acme/console/api-tokens/",
+        "acme_admin",
+        {"name": "CRM", "expires_in_days": "30", "scopes": ["read"]},
+    ),
 }
 
 

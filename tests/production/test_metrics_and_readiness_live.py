@@ -12,8 +12,8 @@ from django.test import Client
 
 from ops import health
 from registry.models import Upload
-from tests.registry.test_upload_live_http import OCTETS, sha256, start
 from tests.support.server import free_port, live_http
+from tests.support.uploads import OCTETS, sha256, start_live
 
 pytestmark = pytest.mark.django_db
 
@@ -90,7 +90,7 @@ def test_metrics_add_up_across_workers(live_registry, repo_name):
         timeout=10,
     )
     assert blob.status_code == 307
-    url, _ = start(live_registry, repo_name)  # one session left open
+    url, _ = start_live(live_registry, repo_name)  # one session left open
     after = scrape(live_registry)
 
     manifest_200 = 'distr_http_requests_total{method="GET",route="registry-manifest",status="200"}'

@@ -22,11 +22,12 @@ from django.db import connection
 from customers.models import AccessToken
 from customers.services import token_mint
 from customers.tokens import secret_prefix
-from tests.registry.test_upload_live_http import OCTETS, sha256
+from tests.support import requirements
 from tests.support.moto import MIB
 from tests.support.oci_layout import image_layout
 from tests.support.server import LiveRegistry
-from tests.support.skopeo import SKOPEO, skopeo
+from tests.support.skopeo import skopeo
+from tests.support.uploads import OCTETS, sha256
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -44,9 +45,7 @@ def instances(django_db_setup, django_db_blocker, moto):
     with django_db_blocker.unblock():
         missing = _shared_services_missing()
     if missing:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"two-instance tests must run in CI: {missing}")
-        pytest.skip(f"two-instance tests need PostgreSQL and Redis: {missing}")
+        requirements.missing(f"two-instance tests need PostgreSQL and Redis: {missing}")
     key = ec.generate_private_key(ec.SECP256R1()).private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
@@ -129,7 +128,7 @@ def test_wrong_digest_on_the_other_instance_stores_nothing(instances, repo_name,
     assert client.head(f"{a.url}/v2/{repo_name}/blobs/{sha256(data)}").status_code == 404
 
 
-@pytest.mark.skipif(SKOPEO is None, reason="skopeo is not installed")
+@pytest.mark.requires_command("skopeo")
 def test_push_through_one_pull_through_the_other(instances, repo_name, secret, tmp_path):
     a, b = instances
     auth = {a.host: ("ci", secret), b.host: ("ci", secret)}

@@ -11,11 +11,9 @@ import signal
 import subprocess
 import time
 
-import pytest
-
 from tests.support.oci_layout import image_layout
+from tests.support.requirements import require_command
 from tests.support.server import ROOT, free_port
-from tests.support.skopeo import SKOPEO
 
 README = ROOT / "README.md"
 
@@ -28,10 +26,7 @@ def quickstart_block() -> list[str]:
 
 
 def test_quickstart_block_runs_as_written(tmp_path):
-    if SKOPEO is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("skopeo is required in CI")
-        pytest.skip("skopeo is not installed")
+    skopeo = require_command("skopeo")
     lines = quickstart_block()
     assert lines[0].split("#")[0].strip() == "make run"
     assert lines[1].startswith("export TOKEN=distr_push_…")
@@ -48,7 +43,7 @@ def test_quickstart_block_runs_as_written(tmp_path):
     work.mkdir()
     layout = image_layout(tmp_path / "layout", [2048, 4096], tag="1.0")
     subprocess.run(
-        [SKOPEO, "copy", "--insecure-policy", f"oci:{layout.path}:1.0",
+        [skopeo, "copy", "--insecure-policy", f"oci:{layout.path}:1.0",
          f"docker-archive:{work / 'myimage.tar'}:myimage:1.0"],
         check=True, capture_output=True, timeout=60,
     )  # fmt: skip

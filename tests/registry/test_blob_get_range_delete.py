@@ -2,56 +2,24 @@
 requests (206/416), visibility only through a repository link, malformed digests, and
 DELETE unlinking a blob from one repository."""
 
-import hashlib
 import os
 
 import pytest
-from django.conf import settings
 
 from registry.models import Blob, RepositoryBlob
+from tests.support.registry_client import push_blob
+from tests.support.uploads import blob_file, errors, pull, sha256
 
 pytestmark = pytest.mark.django_db
 
 SIZE = 100
 
 
-def sha256(data: bytes) -> str:
-    return f"sha256:{hashlib.sha256(data).hexdigest()}"
-
-
-def blob_file(digest: str):
-    algorithm, hex_ = digest.split(":")
-    return settings.DATA_DIR / "registry" / "blobs" / algorithm / hex_[:2] / hex_
-
-
-def codes(response) -> list[str]:
-    return [error["code"] for error in response.json()["errors"]]
-
-
-def push(client, repo: str, data: bytes) -> str:
-    digest = sha256(data)
-    response = client.post(
-        f"/v2/{repo}/blobs/uploads/?digest={digest}",
-        data=data,
-        content_type="application/octet-stream",
-    )
-    assert response.status_code == 201, response.content
-    return digest
-
-
-def get(client, repo: str, digest: str, range_header: str | None = None) -> tuple:
-    """GET a blob; returns (response, body). Reading the stream to its end closes the file."""
-    headers = {"Range": range_header} if range_header else {}
-    response = client.get(f"/v2/{repo}/blobs/{digest}", headers=headers)
-    body = b"".join(response.streaming_content) if response.streaming else response.content
-    return response, body
-
-
 @pytest.fixture
 def blob(client, repo_name) -> tuple[str, bytes]:
     """A SIZE-byte blob pushed to `repo_name`; returns (digest, bytes)."""
     data = os.urandom(SIZE)
-    return push(client, repo_name, data), data
+    return push_blob(client, repo_name, data)["digest"], data
 
 
 # GET and HEAD ----------------------------------------------------------------------------
@@ -59,7 +27,7 @@ def blob(client, repo_name) -> tuple[str, bytes]:
 
 def test_get_returns_the_bytes_and_headers(client, repo_name, blob):
     digest, data = blob
-    response, body = get(client, repo_name, digest)
+    response, body = pull(client, repo_name, digest)
     assert response.status_code == 200
     assert body == data
     assert response["Content-Length"] == str(SIZE)
@@ -93,7 +61,7 @@ def test_head_returns_headers_and_no_body(client, repo_name, blob):
 )
 def test_range_get_is_206_with_content_range(client, repo_name, blob, range_header, start, end):
     digest, data = blob
-    response, body = get(client, repo_name, digest, range_header)
+    response, body = pull(client, repo_name, digest, range_header)
     assert response.status_code == 206
     assert body == data[start : end + 1]
     assert response["Content-Range"] == f"bytes {start}-{end}/{SIZE}"
@@ -107,13 +75,13 @@ def test_unsatisfiable_range_is_416(client, repo_name, blob, range_header):
     response = client.get(f"/v2/{repo_name}/blobs/{digest}", headers={"Range": range_header})
     assert response.status_code == 416
     assert response["Content-Range"] == f"bytes */{SIZE}"
-    assert codes(response) == ["RANGE_NOT_SATISFIABLE"]
+    assert errors(response) == ["RANGE_NOT_SATISFIABLE"]
 
 
 @pytest.mark.parametrize("range_header", ["bytes=0-1,5-6", "items=0-1", "bytes=x", "bytes=-"])
 def test_unsupported_range_serves_the_whole_blob(client, repo_name, blob, range_header):
     digest, data = blob
-    response, body = get(client, repo_name, digest, range_header)
+    response, body = pull(client, repo_name, digest, range_header)
     assert response.status_code == 200
     assert body == data
     assert "Content-Range" not in response
@@ -127,8 +95,8 @@ def test_head_ignores_range(client, repo_name, blob):
 
 
 def test_empty_blob_get_and_ranges(client, repo_name):
-    digest = push(client, repo_name, b"")
-    response, body = get(client, repo_name, digest)
+    digest = push_blob(client, repo_name, b"")["digest"]
+    response, body = pull(client, repo_name, digest)
     assert (response.status_code, body, response["Content-Length"]) == (200, b"", "0")
 
     response = client.get(f"/v2/{repo_name}/blobs/{digest}", headers={"Range": "bytes=0-"})
@@ -138,8 +106,8 @@ def test_empty_blob_get_and_ranges(client, repo_name):
 
 def test_suffix_range_of_an_empty_blob_is_416(client, repo_name):
     """RFC 9110 §14.1.1: a suffix range of a zero-length representation is unsatisfiable."""
-    digest = push(client, repo_name, b"")
-    response, body = get(client, repo_name, digest, "bytes=-5")
+    digest = push_blob(client, repo_name, b"")["digest"]
+    response, body = pull(client, repo_name, digest, "bytes=-5")
     assert response.status_code == 416, (response.status_code, response.get("Content-Range"))
     assert response["Content-Range"] == "bytes */0"
 
@@ -151,12 +119,12 @@ def test_suffix_range_of_an_empty_blob_is_416(client, repo_name):
 def test_blob_of_another_repository_is_blob_unknown(client, repo_name, blob, method):
     digest, _ = blob
     other = f"{repo_name}-other"
-    push(client, other, os.urandom(10))  # the repository exists, without this blob
+    push_blob(client, other, os.urandom(10))  # the repository exists, without this blob
 
     response = client.generic(method, f"/v2/{other}/blobs/{digest}")
     assert response.status_code == 404
     if method == "GET":
-        assert codes(response) == ["BLOB_UNKNOWN"]
+        assert errors(response) == ["BLOB_UNKNOWN"]
         assert response.json()["errors"][0]["detail"] == {"digest": digest}
     else:
         assert response.content == b""
@@ -168,7 +136,7 @@ def test_blob_in_an_unknown_repository_is_name_unknown(client, repo_name, blob, 
     response = client.generic(method, f"/v2/{repo_name}-nope/blobs/{digest}")
     assert response.status_code == 404
     if method != "HEAD":
-        assert codes(response) == ["NAME_UNKNOWN"]
+        assert errors(response) == ["NAME_UNKNOWN"]
 
 
 @pytest.mark.parametrize(
@@ -189,7 +157,7 @@ def test_malformed_digest_is_digest_invalid(client, repo_name, blob, method, dig
     response = client.generic(method, f"/v2/{repo_name}/blobs/{digest}")
     assert response.status_code == 400
     if method != "HEAD":
-        assert codes(response) == ["DIGEST_INVALID"]
+        assert errors(response) == ["DIGEST_INVALID"]
     assert RepositoryBlob.objects.filter(repository__name=repo_name).count() == 1
 
 
@@ -200,16 +168,16 @@ def test_digest_with_a_slash_is_no_blob_route(client, repo_name, blob, path):
     response = client.get(f"/v2/{repo_name}/blobs/{path}")
     assert response.status_code == 404
     assert not response.streaming
-    assert codes(response) == ["NOT_FOUND"]
+    assert errors(response) == ["NOT_FOUND"]
 
 
 def test_blob_missing_from_storage_is_blob_unknown(client, repo_name):
     data = os.urandom(50)
-    digest = push(client, repo_name, data)
+    digest = push_blob(client, repo_name, data)["digest"]
     blob_file(digest).unlink()
     response = client.get(f"/v2/{repo_name}/blobs/{digest}")
     assert response.status_code == 404
-    assert codes(response) == ["BLOB_UNKNOWN"]
+    assert errors(response) == ["BLOB_UNKNOWN"]
 
 
 # DELETE ----------------------------------------------------------------------------------
@@ -218,7 +186,7 @@ def test_blob_missing_from_storage_is_blob_unknown(client, repo_name):
 def test_delete_unlinks_the_blob_from_this_repository_only(client, repo_name, blob):
     digest, data = blob
     other = f"{repo_name}-other"
-    push(client, other, data)
+    push_blob(client, other, data)
 
     response = client.delete(f"/v2/{repo_name}/blobs/{digest}")
     assert response.status_code == 202
@@ -226,21 +194,21 @@ def test_delete_unlinks_the_blob_from_this_repository_only(client, repo_name, bl
 
     for method in ("GET", "HEAD"):
         assert client.generic(method, f"/v2/{repo_name}/blobs/{digest}").status_code == 404
-    assert codes(client.get(f"/v2/{repo_name}/blobs/{digest}")) == ["BLOB_UNKNOWN"]
+    assert errors(client.get(f"/v2/{repo_name}/blobs/{digest}")) == ["BLOB_UNKNOWN"]
     assert not RepositoryBlob.objects.filter(repository__name=repo_name, blob_id=digest).exists()
     assert Blob.objects.filter(digest=digest).exists()
-    assert get(client, other, digest)[1] == data  # still there for the other repository
+    assert pull(client, other, digest)[1] == data  # still there for the other repository
 
     again = client.delete(f"/v2/{repo_name}/blobs/{digest}")
     assert again.status_code == 404
-    assert codes(again) == ["BLOB_UNKNOWN"]
+    assert errors(again) == ["BLOB_UNKNOWN"]
     assert again.json()["errors"][0]["detail"] == {"digest": digest}
 
 
 def test_delete_of_a_blob_never_linked_here_is_404(client, repo_name, blob):
     response = client.delete(f"/v2/{repo_name}/blobs/{sha256(os.urandom(8))}")
     assert response.status_code == 404
-    assert codes(response) == ["BLOB_UNKNOWN"]
+    assert errors(response) == ["BLOB_UNKNOWN"]
 
 
 @pytest.mark.parametrize("method", ["POST", "PUT", "PATCH"])
@@ -248,14 +216,14 @@ def test_unsupported_methods_on_a_blob_are_405(client, repo_name, blob, method):
     digest, _ = blob
     response = client.generic(method, f"/v2/{repo_name}/blobs/{digest}")
     assert response.status_code == 405
-    assert codes(response) == ["UNSUPPORTED"]
+    assert errors(response) == ["UNSUPPORTED"]
 
 
 def test_delete_without_credentials_is_unauthorized(anonymous_client, repo_name, blob):
     digest, data = blob
     response = anonymous_client.delete(f"/v2/{repo_name}/blobs/{digest}")
     assert response.status_code == 401
-    assert codes(response) == ["UNAUTHORIZED"]
+    assert errors(response) == ["UNAUTHORIZED"]
     assert response["WWW-Authenticate"] == (
         'Bearer realm="http://127.0.0.1:8000/v2/token",service="127.0.0.1:8000",'
         f'scope="repository:{repo_name}:delete"'

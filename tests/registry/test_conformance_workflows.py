@@ -111,7 +111,7 @@ class Registry:
             data=data,
             headers={"Content-Type": OCTETS, "Content-Length": str(len(data))},
         )
-        assert 200 <= done.status_code < 300, done.text
+        assert done.status_code == 201, done.text
 
     def put_manifest(self, reference: str, raw: bytes, media_type: str = OCI_MANIFEST):
         return self.request(

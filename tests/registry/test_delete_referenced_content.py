@@ -3,7 +3,6 @@ are refused (405 UNSUPPORTED, naming what still refers to them) until that is de
 The other order (index, then children; manifests, then blobs) works as before."""
 
 import json
-import os
 import threading
 
 import pytest
@@ -154,15 +153,17 @@ def test_a_blob_delete_racing_a_push_that_uses_it_never_leaves_a_broken_manifest
             thread.start()
         for thread in threads:
             thread.join()
-        outcomes.append((results["push"], results["delete"]))
-        assert (results["push"], results["delete"]) in {(201, 405), (400, 202)}, outcomes
         linked = RepositoryBlob.objects.filter(
             repository__name=f"{REPO}{round_}", blob_id=layer
         ).exists()
         stored = Manifest.objects.filter(
             repository__name=f"{REPO}{round_}", digest=sha256(raw)
         ).exists()
-        assert linked == stored, outcomes
+        outcomes.append((results["push"], results["delete"], stored, linked))
+        # Which request commits first is the race; each order has one exact outcome.
+        push_first = (201, 405, True, True)  # the delete is refused: the manifest uses it
+        delete_first = (400, 202, False, False)  # MANIFEST_BLOB_UNKNOWN, nothing stored
+        assert outcomes[-1] in (push_first, delete_first), outcomes
 
 
 def test_skopeo_delete_of_an_index_child_is_refused_and_the_tag_still_pulls(
@@ -171,10 +172,8 @@ def test_skopeo_delete_of_an_index_child_is_refused_and_the_tag_still_pulls(
     """A real client: skopeo's delete of a platform child fails with distr's reason, and
     skopeo still copies the whole multi-platform tag afterwards."""
     from tests.support.oci_layout import index_layout
-    from tests.support.skopeo import SKOPEO, skopeo
+    from tests.support.skopeo import skopeo
 
-    if SKOPEO is None and not os.environ.get("CI"):
-        pytest.skip("skopeo is not installed (under CI=true this test fails instead)")
     layout = index_layout(tmp_path / "src", [4096, 512], tag="1.0")
     ref = f"docker://{live_registry.host}/{repo_name}"
     skopeo("copy", "--all", "--dest-tls-verify=false", layout.ref, f"{ref}:1.0")

@@ -15,9 +15,9 @@ import requests
 
 from tests.support.oci_layout import OCI_INDEX, OCI_MANIFEST, Layout, image_layout, index_layout
 from tests.support.server import live_http
-from tests.support.skopeo import SKOPEO, skopeo
+from tests.support.skopeo import skopeo
 
-pytestmark = pytest.mark.skipif(SKOPEO is None, reason="skopeo is not installed")
+pytestmark = pytest.mark.requires_command("skopeo")
 
 KIB = 1024
 MIB = 1024 * KIB

@@ -10,62 +10,21 @@ import os
 import uuid
 
 import pytest
-from django.conf import settings
 
 from registry.models import Blob, RepositoryBlob, Upload
 from registry.storage import BlobStore, hasher_cache
+from tests.support.uploads import (
+    blob_file,
+    finish,
+    patch,
+    pull,
+    sha256,
+    start,
+    upload_file,
+    upload_in_chunks,
+)
 
 pytestmark = pytest.mark.django_db
-
-
-def sha256(data: bytes) -> str:
-    return f"sha256:{hashlib.sha256(data).hexdigest()}"
-
-
-def blob_file(digest: str):
-    algorithm, hex_ = digest.split(":")
-    return settings.DATA_DIR / "registry" / "blobs" / algorithm / hex_[:2] / hex_
-
-
-def upload_file(upload_id: str):
-    return settings.DATA_DIR / "registry" / "uploads" / upload_id / "data"
-
-
-def start(client, repo: str):
-    response = client.post(f"/v2/{repo}/blobs/uploads/")
-    assert response.status_code == 202, response.content
-    return response
-
-
-def patch(client, location: str, data: bytes, content_range: str | None = None):
-    headers = {"Content-Range": content_range} if content_range else {}
-    return client.generic(
-        "PATCH", location, data=data, content_type="application/octet-stream", headers=headers
-    )
-
-
-def put(client, location: str, digest: str, data: bytes = b""):
-    return client.generic(
-        "PUT", f"{location}?digest={digest}", data=data, content_type="application/octet-stream"
-    )
-
-
-def upload_in_chunks(client, repo: str, chunks: list[bytes]) -> str:
-    """Start an upload and PATCH `chunks` with Content-Range; returns the Location."""
-    location = start(client, repo)["Location"]
-    offset = 0
-    for chunk in chunks:
-        response = patch(client, location, chunk, f"{offset}-{offset + len(chunk) - 1}")
-        assert response.status_code == 202, response.content
-        offset += len(chunk)
-    return location
-
-
-def pull(client, repo: str, digest: str) -> tuple:
-    """GET a blob; returns (response, body). Reading the stream to its end closes the file."""
-    response = client.get(f"/v2/{repo}/blobs/{digest}")
-    body = b"".join(response.streaming_content) if response.streaming else response.content
-    return response, body
 
 
 def forget_hasher(upload_id: str, size: int) -> None:
@@ -87,7 +46,8 @@ def spy_rehash(monkeypatch) -> list[str]:
 
 
 def test_post_starts_an_upload_session(client, repo_name):
-    response = start(client, repo_name)
+    response = client.post(f"/v2/{repo_name}/blobs/uploads/")
+    assert response.status_code == 202, response.content
 
     upload_id = response["Docker-Upload-UUID"]
     assert str(uuid.UUID(upload_id)) == upload_id
@@ -105,7 +65,7 @@ def test_post_without_trailing_slash_also_starts_an_upload(client, repo_name):
 
 
 def test_status_of_a_fresh_and_of_a_growing_upload(client, repo_name):
-    location = start(client, repo_name)["Location"]
+    location = start(client, repo_name)[0]
     upload_id = location.rsplit("/", 1)[1]
 
     status = client.get(location)
@@ -125,7 +85,7 @@ def test_three_chunks_then_put_without_body(client, repo_name):
     chunks = [os.urandom(1000), os.urandom(2500), os.urandom(17)]
     data = b"".join(chunks)
     digest = sha256(data)
-    location = start(client, repo_name)["Location"]
+    location = start(client, repo_name)[0]
     upload_id = location.rsplit("/", 1)[1]
 
     ends = []
@@ -142,7 +102,7 @@ def test_three_chunks_then_put_without_body(client, repo_name):
     upload = Upload.objects.get(id=upload_id)
     assert (upload.size, upload.sha256_so_far) == (len(data), digest.split(":")[1])
 
-    response = put(client, location, digest)
+    response = finish(client, location, digest)
     assert response.status_code == 201, response.content
     assert response["Location"] == f"/v2/{repo_name}/blobs/{digest}"
     assert response["Docker-Content-Digest"] == digest
@@ -173,7 +133,7 @@ def test_three_chunks_then_put_with_the_last_chunk(client, repo_name):
     digest = sha256(data)
     location = upload_in_chunks(client, repo_name, chunks[:3])
 
-    response = put(client, location, digest, chunks[3])
+    response = finish(client, location, digest, chunks[3])
     assert response.status_code == 201, response.content
     assert response["Location"] == f"/v2/{repo_name}/blobs/{digest}"
     assert response["Docker-Content-Digest"] == digest
@@ -184,25 +144,25 @@ def test_three_chunks_then_put_with_the_last_chunk(client, repo_name):
 def test_patches_without_content_range_append_in_order(client, repo_name):
     """docker streams the whole blob in one PATCH without Content-Range."""
     data = os.urandom(5000)
-    location = start(client, repo_name)["Location"]
+    location = start(client, repo_name)[0]
     response = patch(client, location, data[:4000])
     assert (response.status_code, response["Range"]) == (202, "0-3999")
     response = patch(client, location, data[4000:])
     assert (response.status_code, response["Range"]) == (202, "0-4999")
-    assert put(client, location, sha256(data)).status_code == 201
+    assert finish(client, location, sha256(data)).status_code == 201
     assert pull(client, repo_name, sha256(data))[1] == data
 
 
 def test_content_range_in_bytes_form_is_accepted(client, repo_name):
-    location = start(client, repo_name)["Location"]
+    location = start(client, repo_name)[0]
     response = patch(client, location, b"abcde", "bytes 0-4/*")
     assert (response.status_code, response["Range"]) == (202, "0-4")
 
 
 def test_empty_blob_through_an_upload_session(client, repo_name):
     digest = sha256(b"")
-    location = start(client, repo_name)["Location"]
-    response = put(client, location, digest)
+    location = start(client, repo_name)[0]
+    response = finish(client, location, digest)
     assert response.status_code == 201, response.content
     assert response["Docker-Content-Digest"] == digest
     head = client.head(f"/v2/{repo_name}/blobs/{digest}")
@@ -214,7 +174,7 @@ def test_sha512_digest_finishes_an_upload(client, repo_name):
     digest = f"sha512:{hashlib.sha512(data).hexdigest()}"
     location = upload_in_chunks(client, repo_name, [data[:1000], data[1000:2000]])
 
-    response = put(client, location, digest, data[2000:])
+    response = finish(client, location, digest, data[2000:])
     assert response.status_code == 201, response.content
     assert response["Location"] == f"/v2/{repo_name}/blobs/{digest}"
     assert blob_file(digest).read_bytes() == data
@@ -236,7 +196,7 @@ def test_put_on_a_cold_process_verifies_from_recorded_sha256(client, repo_name, 
         raise AssertionError("a PUT without body must use Upload.sha256_so_far")
 
     monkeypatch.setattr(BlobStore, "upload_hash", no_rehash)
-    response = put(client, location, sha256(data))
+    response = finish(client, location, sha256(data))
     assert response.status_code == 201, response.content
     assert blob_file(sha256(data)).read_bytes() == data
 
@@ -249,7 +209,7 @@ def test_put_on_a_cold_process_rehashes_without_recorded_sha256(client, repo_nam
     Upload.objects.filter(id=upload_id).update(sha256_so_far="")
     rehashes = spy_rehash(monkeypatch)
 
-    response = put(client, location, sha256(data))
+    response = finish(client, location, sha256(data))
     assert response.status_code == 201, response.content
     assert rehashes == ["sha256"]
     assert blob_file(sha256(data)).read_bytes() == data
@@ -261,7 +221,7 @@ def test_put_with_last_chunk_on_a_cold_process_rehashes(client, repo_name, monke
     forget_hasher(location.rsplit("/", 1)[1], 3000)
     rehashes = spy_rehash(monkeypatch)
 
-    response = put(client, location, sha256(data), data[3000:])
+    response = finish(client, location, sha256(data), data[3000:])
     assert response.status_code == 201, response.content
     assert rehashes == ["sha256"]
     assert blob_file(sha256(data)).read_bytes() == data
@@ -281,7 +241,7 @@ def test_patch_on_a_cold_process_rehashes_and_records_the_right_sha256(
     assert Upload.objects.get(id=upload_id).sha256_so_far == hashlib.sha256(data[:2000]).hexdigest()
 
     forget_hasher(upload_id, 2000)
-    response = put(client, location, sha256(data), data[2000:])
+    response = finish(client, location, sha256(data), data[2000:])
     assert response.status_code == 201, response.content
     assert rehashes == ["sha256", "sha256"]
     assert pull(client, repo_name, sha256(data))[1] == data
@@ -292,5 +252,5 @@ def test_warm_process_does_not_rehash(client, repo_name, monkeypatch):
     location = upload_in_chunks(client, repo_name, [data[:1000]])
     rehashes = spy_rehash(monkeypatch)
     assert patch(client, location, data[1000:2000], "1000-1999").status_code == 202
-    assert put(client, location, sha256(data), data[2000:]).status_code == 201
+    assert finish(client, location, sha256(data), data[2000:]).status_code == 201
     assert rehashes == []

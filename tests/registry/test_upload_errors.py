@@ -3,53 +3,15 @@ wrong or malformed digests on PUT, cancel, unknown upload ids, and the method, n
 and authentication errors of the upload endpoints. Each error leaves storage and database
 as they were, and the session usable where the spec lets the client retry."""
 
-import hashlib
 import os
 import uuid
 
 import pytest
-from django.conf import settings
 
 from registry.models import Blob, Repository, RepositoryBlob, Upload
+from tests.support.uploads import blob_file, errors, patch, put, sha256, start, upload_dir
 
 pytestmark = pytest.mark.django_db
-
-
-def sha256(data: bytes) -> str:
-    return f"sha256:{hashlib.sha256(data).hexdigest()}"
-
-
-def blob_file(digest: str):
-    algorithm, hex_ = digest.split(":")
-    return settings.DATA_DIR / "registry" / "blobs" / algorithm / hex_[:2] / hex_
-
-
-def upload_dir(upload_id: str):
-    return settings.DATA_DIR / "registry" / "uploads" / upload_id
-
-
-def codes(response) -> list[str]:
-    return [error["code"] for error in response.json()["errors"]]
-
-
-def start(client, repo: str) -> tuple[str, str]:
-    """Start an upload; returns (Location, upload id)."""
-    response = client.post(f"/v2/{repo}/blobs/uploads/")
-    assert response.status_code == 202, response.content
-    return response["Location"], response["Docker-Upload-UUID"]
-
-
-def patch(client, location: str, data: bytes, content_range: str | None = None):
-    headers = {"Content-Range": content_range} if content_range else {}
-    return client.generic(
-        "PATCH", location, data=data, content_type="application/octet-stream", headers=headers
-    )
-
-
-def put(client, location: str, query: str = "", data: bytes = b""):
-    return client.generic(
-        "PUT", f"{location}{query}", data=data, content_type="application/octet-stream"
-    )
 
 
 def upload_state(upload_id: str) -> tuple[int, bytes]:
@@ -75,7 +37,7 @@ def test_out_of_order_chunk_is_416_with_current_range(client, repo_name):
     for bad_range in ("150-199", "50-99", "0-49"):  # a gap, an overlap, a restart
         response = patch(client, location, second, bad_range)
         assert response.status_code == 416, bad_range
-        assert codes(response) == ["BLOB_UPLOAD_INVALID"]
+        assert errors(response) == ["BLOB_UPLOAD_INVALID"]
         assert response["Range"] == "0-99"
         assert response["Location"] == location
         assert response["Docker-Upload-UUID"] == upload_id
@@ -103,7 +65,7 @@ def test_content_range_length_not_matching_body_is_400(client, repo_name, conten
 
     response = patch(client, location, b"second", content_range)  # 6 bytes
     assert response.status_code == 400
-    assert codes(response) == ["BLOB_UPLOAD_INVALID"]
+    assert errors(response) == ["BLOB_UPLOAD_INVALID"]
     assert upload_state(upload_id) == (5, b"first")
     assert client.get(location)["Range"] == "0-4"
 
@@ -116,7 +78,7 @@ def test_malformed_content_range_is_400(client, repo_name, content_range):
     location, upload_id = start(client, repo_name)
     response = patch(client, location, b"0123456789", content_range)
     assert response.status_code == 400
-    assert codes(response) == ["BLOB_UPLOAD_INVALID"]
+    assert errors(response) == ["BLOB_UPLOAD_INVALID"]
     assert upload_state(upload_id) == (0, b"")
 
 
@@ -138,7 +100,7 @@ def test_negative_content_length_is_size_invalid(client, repo_name):
         CONTENT_LENGTH="-1",
     )
     assert response.status_code == 400
-    assert codes(response) == ["SIZE_INVALID"]
+    assert errors(response) == ["SIZE_INVALID"]
     assert upload_state(upload_id) == (0, b"")
 
 
@@ -153,7 +115,7 @@ def test_put_with_wrong_digest_stores_nothing_and_the_upload_can_be_retried(clie
 
     response = put(client, location, f"?digest={wrong}", data[1500:])
     assert response.status_code == 400
-    assert codes(response) == ["DIGEST_INVALID"]
+    assert errors(response) == ["DIGEST_INVALID"]
     error = response.json()["errors"][0]
     assert error["detail"] == {"expected": wrong, "actual": sha256(data)}
     assert_nothing_stored(repo_name, wrong)
@@ -174,7 +136,7 @@ def test_put_without_body_and_wrong_digest_keeps_the_upload(client, repo_name):
 
     response = put(client, location, f"?digest={wrong}")
     assert response.status_code == 400
-    assert codes(response) == ["DIGEST_INVALID"]
+    assert errors(response) == ["DIGEST_INVALID"]
     assert_nothing_stored(repo_name, wrong)
     assert upload_state(upload_id) == (700, data)
 
@@ -189,7 +151,7 @@ def test_put_without_digest_is_digest_invalid(client, repo_name, query):
 
     response = put(client, location, query)
     assert response.status_code == 400
-    assert codes(response) == ["DIGEST_INVALID"]
+    assert errors(response) == ["DIGEST_INVALID"]
     assert_nothing_stored(repo_name, sha256(data))
     assert upload_state(upload_id) == (64, data)
 
@@ -213,7 +175,7 @@ def test_put_with_malformed_digest_is_digest_invalid(client, repo_name, digest):
 
     response = put(client, location, f"?digest={digest}", b"tail")
     assert response.status_code == 400
-    assert codes(response) == ["DIGEST_INVALID"]
+    assert errors(response) == ["DIGEST_INVALID"]
     assert upload_state(upload_id) == (64, data)
     assert not Blob.objects.filter(repository_links__repository__name=repo_name).exists()
     assert put(client, location, f"?digest={sha256(data)}").status_code == 201
@@ -237,7 +199,7 @@ def test_delete_cancels_the_upload(client, repo_name):
     for method in ("GET", "PATCH", "PUT", "DELETE"):
         response = client.generic(method, f"{location}?digest={sha256(data)}")
         assert response.status_code == 404, method
-        assert codes(response) == ["BLOB_UPLOAD_UNKNOWN"], method
+        assert errors(response) == ["BLOB_UPLOAD_UNKNOWN"], method
     assert_nothing_stored(repo_name, sha256(data))
 
 
@@ -252,7 +214,7 @@ def test_unknown_or_malformed_upload_id_is_404(client, repo_name, upload_id, met
         content_type="application/octet-stream",
     )
     assert response.status_code == 404
-    assert codes(response) == ["BLOB_UPLOAD_UNKNOWN"]
+    assert errors(response) == ["BLOB_UPLOAD_UNKNOWN"]
 
 
 @pytest.mark.parametrize("method", ["GET", "PATCH", "PUT", "DELETE"])
@@ -270,7 +232,7 @@ def test_upload_id_under_another_repository_is_404(client, repo_name, method):
         content_type="application/octet-stream",
     )
     assert response.status_code == 404
-    assert codes(response) == ["BLOB_UPLOAD_UNKNOWN"]
+    assert errors(response) == ["BLOB_UPLOAD_UNKNOWN"]
     assert upload_state(upload_id) == (3, head)
     assert_nothing_stored(other, sha256(head + tail))
 
@@ -292,14 +254,14 @@ def test_unsupported_method_is_405(client, repo_name, method, path):
     _, upload_id = start(client, repo_name)
     response = client.generic(method, path.format(repo=repo_name, upload_id=upload_id))
     assert response.status_code == 405
-    assert codes(response) == ["UNSUPPORTED"]
+    assert errors(response) == ["UNSUPPORTED"]
 
 
 @pytest.mark.parametrize("name", ["Acme/App", "acme//app", "acme/app-", "-acme", "a" * 256])
 def test_upload_into_an_invalid_name_is_name_invalid(client, name):
     response = client.post(f"/v2/{name}/blobs/uploads/")
     assert response.status_code == 400
-    assert codes(response) == ["NAME_INVALID"]
+    assert errors(response) == ["NAME_INVALID"]
     assert not Repository.objects.filter(name=name).exists()
     assert not Upload.objects.filter(repository__name=name).exists()
 
@@ -320,7 +282,7 @@ def test_push_without_credentials_is_unauthorized(client, anonymous_client, repo
     for method, path in requests:
         response = client.generic(method, path, data=data, content_type="application/octet-stream")
         assert response.status_code == 401, (method, path)
-        assert codes(response) == ["UNAUTHORIZED"], (method, path)
+        assert errors(response) == ["UNAUTHORIZED"], (method, path)
         assert response["WWW-Authenticate"].endswith(
             f',scope="repository:{repo_name}:pull,push"'
         ), (method, path)

@@ -2,47 +2,25 @@
 spread over both workers, and bodies cut off midway (raw sockets), which must leave the
 upload where it was and no blob behind."""
 
-import hashlib
 import os
-import socket
 import threading
 import time
-from contextlib import contextmanager
 
 import pytest
-from django.conf import settings
 
 from registry.models import Blob, RepositoryBlob, Upload
 from tests.support.server import live_http
-
-MIB = 1024 * 1024
-OCTETS = {"Content-Type": "application/octet-stream"}
-
-
-def sha256(data: bytes) -> str:
-    return f"sha256:{hashlib.sha256(data).hexdigest()}"
-
-
-def upload_file(upload_id: str):
-    return settings.DATA_DIR / "registry" / "uploads" / upload_id / "data"
-
-
-def blob_file(digest: str):
-    algorithm, hex_ = digest.split(":")
-    return settings.DATA_DIR / "registry" / "blobs" / algorithm / hex_[:2] / hex_
-
-
-def pieces(data: bytes, size: int = 100_003):
-    """A generator body: requests sends it with Transfer-Encoding: chunked."""
-    for offset in range(0, len(data), size):
-        yield data[offset : offset + size]
-
-
-def start(live, repo: str) -> tuple[str, str]:
-    """Start an upload; returns (absolute upload URL, upload id)."""
-    response = live_http.post(f"{live.url}/v2/{repo}/blobs/uploads/", timeout=10)
-    assert response.status_code == 202, response.text
-    return live.url + response.headers["Location"], response.headers["Docker-Upload-UUID"]
+from tests.support.uploads import (
+    MIB,
+    OCTETS,
+    blob_file,
+    hand_sent_request,
+    pieces,
+    sha256,
+    start_live,
+    upload_file,
+    wait_until,
+)
 
 
 def pull(live, repo: str, digest: str) -> bytes:
@@ -56,48 +34,11 @@ def head_status(live, repo: str, digest: str) -> int:
     return live_http.head(f"{live.url}/v2/{repo}/blobs/{digest}", timeout=10).status_code
 
 
-def wait_until(predicate, timeout: float = 20, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
-
-
 def size_of(path) -> int:
     try:
         return path.stat().st_size
     except FileNotFoundError:
         return -1
-
-
-@contextmanager
-def hand_sent_request(live, method: str, path: str, declared: int | None):
-    """A request whose body the test sends piece by piece with `send(bytes)`; leaving the
-    block closes the connection, so a body not sent in full is cut off there. It announces
-    `declared` body bytes (Content-Length), or with None uses chunked transfer encoding
-    and never sends the terminating chunk."""
-    host, port = live.host.rsplit(":", 1)
-    sock = socket.create_connection((host, int(port)), timeout=10)
-    framing = "Transfer-Encoding: chunked" if declared is None else f"Content-Length: {declared}"
-    head = (
-        f"{method} {path} HTTP/1.1\r\nHost: {live.host}\r\n"
-        f"Authorization: {live.auth_header}\r\n"
-        f"Content-Type: application/octet-stream\r\n{framing}\r\n\r\n"
-    )
-
-    def send(data: bytes) -> None:
-        if declared is not None:
-            sock.sendall(data)
-            return
-        for piece in pieces(data, 64 * 1024):
-            sock.sendall(b"%x\r\n%s\r\n" % (len(piece), piece))
-
-    try:
-        sock.sendall(head.encode())
-        yield send
-    finally:
-        sock.close()
 
 
 # Chunked transfer encoding ---------------------------------------------------------------
@@ -106,7 +47,7 @@ def hand_sent_request(live, method: str, path: str, declared: int | None):
 def test_chunked_transfer_encoding_patch(live_registry, repo_name):
     data = os.urandom(5 * MIB + 12_345)
     digest = sha256(data)
-    url, upload_id = start(live_registry, repo_name)
+    url, upload_id = start_live(live_registry, repo_name)
 
     response = live_http.patch(url, data=pieces(data[: 3 * MIB]), headers=OCTETS, timeout=60)
     assert response.request.headers.get("Transfer-Encoding") == "chunked"
@@ -131,7 +72,7 @@ def test_chunked_transfer_encoding_patch(live_registry, repo_name):
 def test_chunked_transfer_encoding_on_the_finishing_put(live_registry, repo_name):
     data = os.urandom(2 * MIB + 1)
     digest = sha256(data)
-    url, _ = start(live_registry, repo_name)
+    url, _ = start_live(live_registry, repo_name)
     assert live_http.patch(url, data=data[:MIB], headers=OCTETS, timeout=60).status_code == 202
 
     response = live_http.put(
@@ -159,7 +100,7 @@ def test_chunked_transfer_encoding_monolithic_post(live_registry, repo_name):
 
 def test_chunked_patch_with_wrong_digest_stores_nothing(live_registry, repo_name):
     data = os.urandom(MIB + 3)
-    url, upload_id = start(live_registry, repo_name)
+    url, upload_id = start_live(live_registry, repo_name)
     assert live_http.patch(url, data=pieces(data), headers=OCTETS, timeout=60).status_code == 202
     wrong = sha256(os.urandom(8))
 
@@ -179,7 +120,7 @@ def test_chunks_on_fresh_connections_verify_whichever_worker_finishes(live_regis
     hasher caches differ; every PATCH and the PUT must still agree on the digest."""
     chunks = [os.urandom(200_000 + i) for i in range(8)]
     data = b"".join(chunks)
-    url, upload_id = start(live_registry, repo_name)
+    url, upload_id = start_live(live_registry, repo_name)
     offset = 0
     for chunk in chunks:
         response = live_http.patch(
@@ -201,7 +142,7 @@ def test_chunks_on_fresh_connections_verify_whichever_worker_finishes(live_regis
 
 
 def test_out_of_order_chunk_over_http(live_registry, repo_name):
-    url, _ = start(live_registry, repo_name)
+    url, _ = start_live(live_registry, repo_name)
     response = live_http.patch(
         url, data=b"abc", headers={**OCTETS, "Content-Range": "5-7"}, timeout=10
     )
@@ -218,7 +159,7 @@ def test_out_of_order_chunk_over_http(live_registry, repo_name):
 def test_patch_cut_off_midway_leaves_the_upload_where_it_was(live_registry, repo_name, declared):
     first = os.urandom(MIB + 4321)
     rest = os.urandom(3 * MIB)
-    url, upload_id = start(live_registry, repo_name)
+    url, upload_id = start_live(live_registry, repo_name)
     assert live_http.patch(url, data=first, headers=OCTETS, timeout=30).status_code == 202
     path = upload_file(upload_id)
     assert size_of(path) == len(first)
@@ -255,7 +196,7 @@ def test_put_cut_off_midway_commits_nothing(live_registry, repo_name):
     first = os.urandom(500_000)
     last = os.urandom(3 * MIB)
     digest = sha256(first + last)
-    url, upload_id = start(live_registry, repo_name)
+    url, upload_id = start_live(live_registry, repo_name)
     assert live_http.patch(url, data=first, headers=OCTETS, timeout=30).status_code == 202
     path = upload_file(upload_id)
 
@@ -308,7 +249,7 @@ def test_patch_waiting_while_a_put_finishes_gets_upload_unknown(live_registry, r
     byte-exact (nothing appended to the renamed file)."""
     first, last, late = os.urandom(1000), os.urandom(2 * MIB), os.urandom(777)
     digest = sha256(first + last)
-    url, upload_id = start(live_registry, repo_name)
+    url, upload_id = start_live(live_registry, repo_name)
     assert live_http.patch(url, data=first, headers=OCTETS, timeout=30).status_code == 202
     path = upload_file(upload_id)
 

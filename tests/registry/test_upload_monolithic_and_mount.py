@@ -9,26 +9,14 @@ import pytest
 from django.conf import settings
 
 from registry.models import Blob, Repository, RepositoryBlob, Upload
+from tests.support.uploads import blob_file, errors, pull, sha256
 
 pytestmark = pytest.mark.django_db
-
-
-def sha256(data: bytes) -> str:
-    return f"sha256:{hashlib.sha256(data).hexdigest()}"
-
-
-def blob_file(digest: str):
-    algorithm, hex_ = digest.split(":")
-    return settings.DATA_DIR / "registry" / "blobs" / algorithm / hex_[:2] / hex_
 
 
 def upload_dirs() -> set[str]:
     uploads = settings.DATA_DIR / "registry" / "uploads"
     return {path.name for path in uploads.iterdir()} if uploads.exists() else set()
-
-
-def codes(response) -> list[str]:
-    return [error["code"] for error in response.json()["errors"]]
 
 
 def post_blob(client, repo: str, data: bytes, digest: str | None = None):
@@ -41,12 +29,6 @@ def post_blob(client, repo: str, data: bytes, digest: str | None = None):
 
 def mount(client, repo: str, digest: str, source: str):
     return client.post(f"/v2/{repo}/blobs/uploads/?mount={digest}&from={source}")
-
-
-def pull(client, repo: str, digest: str) -> tuple:
-    response = client.get(f"/v2/{repo}/blobs/{digest}")
-    body = b"".join(response.streaming_content) if response.streaming else response.content
-    return response, body
 
 
 def linked(repo: str, digest: str) -> bool:
@@ -99,7 +81,7 @@ def test_monolithic_upload_with_wrong_digest_stores_nothing(client, repo_name):
 
     response = post_blob(client, repo_name, data, wrong)
     assert response.status_code == 400
-    assert codes(response) == ["DIGEST_INVALID"]
+    assert errors(response) == ["DIGEST_INVALID"]
     assert response.json()["errors"][0]["detail"] == {"expected": wrong, "actual": sha256(data)}
     for digest in (wrong, sha256(data)):
         assert not Blob.objects.filter(digest=digest).exists()
@@ -116,7 +98,7 @@ def test_monolithic_upload_with_malformed_digest(client, repo_name, digest):
     before = upload_dirs()
     response = post_blob(client, repo_name, data, digest)
     assert response.status_code == 400
-    assert codes(response) == ["DIGEST_INVALID"]
+    assert errors(response) == ["DIGEST_INVALID"]
     assert not Blob.objects.filter(digest=sha256(data)).exists()
     assert not Upload.objects.filter(repository__name=repo_name).exists()
     assert upload_dirs() == before

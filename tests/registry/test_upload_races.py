@@ -3,58 +3,20 @@ process: a hook in the first request issues the racing request (its own test cli
 the exact point where another worker's request could arrive. The racing request must get
 an OCI error (404 BLOB_UPLOAD_UNKNOWN), never an unhandled 500."""
 
-import hashlib
 import os
 import threading
 import time
 
 import pytest
-from django.conf import settings
 from django.test import Client
 
 import registry.services.uploads as upload_services
 from registry import selectors
 from registry.models import Upload
 from registry.storage import BlobStore
+from tests.support.uploads import blob_file, errors, patch, put, sha256, start, upload_dir
 
 pytestmark = pytest.mark.django_db
-
-
-def sha256(data: bytes) -> str:
-    return f"sha256:{hashlib.sha256(data).hexdigest()}"
-
-
-def blob_file(digest: str):
-    algorithm, hex_ = digest.split(":")
-    return settings.DATA_DIR / "registry" / "blobs" / algorithm / hex_[:2] / hex_
-
-
-def upload_dir(upload_id: str):
-    return settings.DATA_DIR / "registry" / "uploads" / upload_id
-
-
-def codes(response) -> list[str]:
-    return [error["code"] for error in response.json()["errors"]]
-
-
-def start(client, repo: str) -> tuple[str, str]:
-    """Start an upload; returns (Location, upload id)."""
-    response = client.post(f"/v2/{repo}/blobs/uploads/")
-    assert response.status_code == 202, response.content
-    return response["Location"], response["Docker-Upload-UUID"]
-
-
-def patch(client, location: str, data: bytes, content_range: str | None = None):
-    headers = {"Content-Range": content_range} if content_range else {}
-    return client.generic(
-        "PATCH", location, data=data, content_type="application/octet-stream", headers=headers
-    )
-
-
-def put(client, location: str, query: str = "", data: bytes = b""):
-    return client.generic(
-        "PUT", f"{location}{query}", data=data, content_type="application/octet-stream"
-    )
 
 
 @pytest.mark.django_db(transaction=True)  # racing requests run in their own threads
@@ -94,7 +56,7 @@ def test_requests_racing_a_finishing_put_get_upload_unknown(client, repo_name, m
     assert set(racing) == {"PATCH", "PUT"}
     for method, response in racing.items():
         assert response.status_code == 404, (method, response.status_code)
-        assert codes(response) == ["BLOB_UPLOAD_UNKNOWN"], method
+        assert errors(response) == ["BLOB_UPLOAD_UNKNOWN"], method
 
 
 @pytest.mark.django_db(transaction=True)  # the racing request runs on its own
@@ -119,7 +81,7 @@ def test_patch_after_a_cancel_that_raced_its_lookup_gets_upload_unknown(
     response = patch(client, location, b"some bytes")
     assert cancelled[0].status_code == 204
     assert response.status_code == 404, response.status_code
-    assert codes(response) == ["BLOB_UPLOAD_UNKNOWN"]
+    assert errors(response) == ["BLOB_UPLOAD_UNKNOWN"]
     assert not Upload.objects.filter(id=upload_id).exists()
     assert not upload_dir(upload_id).exists()
 

@@ -15,6 +15,7 @@ LAYERS: dict[str, set[str]] = {
     "analytics": {"core", "customers", "registry", "licensing"},
     "webhooks": {"core", "customers", "registry", "licensing", "analytics"},
     "portal": {"core", "customers", "registry", "licensing", "analytics", "webhooks"},
+    "api": {"core", "customers", "registry", "licensing", "analytics", "webhooks", "portal"},
     "ops": {"core", "customers", "registry"},
     "distr": {
         "core",
@@ -25,6 +26,7 @@ LAYERS: dict[str, set[str]] = {
         "webhooks",
         "portal",
         "ops",
+        "api",
     },
 }
 

@@ -7,6 +7,8 @@ import shutil
 import subprocess
 import tempfile
 
+from tests.support.requirements import require_command
+
 SKOPEO = shutil.which("skopeo")
 
 
@@ -20,8 +22,7 @@ def skopeo(
 ) -> subprocess.CompletedProcess:
     """Run skopeo with an isolated blob-info cache and policy, so earlier runs on this
     machine cannot make it reuse or mount blobs instead of uploading them."""
-    if SKOPEO is None:
-        raise RuntimeError("skopeo is not installed (apt-get install skopeo; .ci/run does)")
+    require_command("skopeo")
     home = tempfile.mkdtemp(prefix="skopeo-home-")
     policy = os.path.join(home, "policy.json")
     with open(policy, "w") as handle:

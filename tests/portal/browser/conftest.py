@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import live_mail_dir
+from tests.support.requirements import missing
 
 # Playwright's sync API runs an event loop in this thread; the tests' own ORM calls are
 # still plain synchronous code.
@@ -25,7 +26,7 @@ CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/
 @pytest.fixture(scope="session")
 def browser():
     if not Path(CHROMIUM).exists():
-        pytest.fail(f"Chromium not found at {CHROMIUM}: apt-get install chromium (.ci/run does)")
+        missing(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

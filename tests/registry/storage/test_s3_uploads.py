@@ -16,46 +16,9 @@ from registry.models import Blob, RepositoryBlob, Upload
 from registry.storage import hasher_cache
 from registry.storage.s3 import S3BlobStore
 from tests.support.moto import MIB
+from tests.support.uploads import blob_key, finish, patch, sha256, start, upload_in_chunks
 
 pytestmark = pytest.mark.django_db
-
-
-def sha256(data: bytes) -> str:
-    return f"sha256:{hashlib.sha256(data).hexdigest()}"
-
-
-def blob_key(digest: str) -> str:
-    algorithm, hex_ = digest.split(":")
-    return f"blobs/{algorithm}/{hex_[:2]}/{hex_}"
-
-
-def start(client, repo: str) -> str:
-    response = client.post(f"/v2/{repo}/blobs/uploads/")
-    assert response.status_code == 202, response.content
-    return response["Location"]
-
-
-def patch(client, location: str, data: bytes, content_range: str | None = None):
-    headers = {"Content-Range": content_range} if content_range else {}
-    return client.generic(
-        "PATCH", location, data=data, content_type="application/octet-stream", headers=headers
-    )
-
-
-def put(client, location: str, digest: str, data: bytes = b""):
-    return client.generic(
-        "PUT", f"{location}?digest={digest}", data=data, content_type="application/octet-stream"
-    )
-
-
-def upload_in_chunks(client, repo: str, chunks: list[bytes]) -> str:
-    location = start(client, repo)
-    offset = 0
-    for chunk in chunks:
-        response = patch(client, location, chunk, f"{offset}-{offset + len(chunk) - 1}")
-        assert response.status_code == 202, response.content
-        offset += len(chunk)
-    return location
 
 
 def upload_id_of(location: str) -> str:
@@ -89,7 +52,7 @@ def test_small_chunks_then_put_without_body(client, repo_name, moto, s3_bucket):
     assert moto.read(s3_bucket, upload.tail_key) == data
     assert upload.sha256_so_far == digest.split(":")[1]
 
-    response = put(client, location, digest)
+    response = finish(client, location, digest)
     assert response.status_code == 201, response.content
     assert response["Docker-Content-Digest"] == digest
     assert moto.keys(s3_bucket) == [blob_key(digest)]
@@ -115,7 +78,7 @@ def test_multi_part_upload_across_chunk_boundaries(client, repo_name, moto, s3_b
     )
     assert moto.read(s3_bucket, upload.tail_key) == data[10 * MIB :]
 
-    response = put(client, location, digest)
+    response = finish(client, location, digest)
     assert response.status_code == 201, response.content
     assert moto.read(s3_bucket, blob_key(digest)) == data
     assert_nothing_pending(moto, s3_bucket)
@@ -126,7 +89,7 @@ def test_multi_part_upload_across_chunk_boundaries(client, repo_name, moto, s3_b
 def test_put_with_the_last_chunk_and_a_part_boundary_exactly(client, repo_name, moto, s3_bucket):
     data = os.urandom(10 * MIB)  # two full parts, nothing left for a last part
     location = upload_in_chunks(client, repo_name, [data[: 7 * MIB]])
-    response = put(client, location, sha256(data), data[7 * MIB :])
+    response = finish(client, location, sha256(data), data[7 * MIB :])
     assert response.status_code == 201, response.content
     assert moto.read(s3_bucket, blob_key(sha256(data))) == data
     assert_nothing_pending(moto, s3_bucket)
@@ -147,13 +110,13 @@ def test_monolithic_post_of_several_parts(client, repo_name, moto, s3_bucket):
 
 def test_empty_blob_and_sha512(client, repo_name, moto, s3_bucket):
     empty = sha256(b"")
-    assert put(client, start(client, repo_name), empty).status_code == 201
+    assert finish(client, start(client, repo_name)[0], empty).status_code == 201
     assert moto.read(s3_bucket, blob_key(empty)) == b""
 
     data = os.urandom(6 * MIB)
     digest = f"sha512:{hashlib.sha512(data).hexdigest()}"
     location = upload_in_chunks(client, repo_name, [data[:MIB], data[MIB : 4 * MIB]])
-    response = put(client, location, digest, data[4 * MIB :])
+    response = finish(client, location, digest, data[4 * MIB :])
     assert response.status_code == 201, response.content
     assert moto.read(s3_bucket, blob_key(digest)) == data
     assert_nothing_pending(moto, s3_bucket)
@@ -166,14 +129,14 @@ def test_wrong_digest_on_a_warm_process_keeps_the_upload_for_a_retry(
     location = upload_in_chunks(client, repo_name, [data])
     wrong = sha256(b"something else")
 
-    response = put(client, location, wrong, b"extra")
+    response = finish(client, location, wrong, b"extra")
     assert response.status_code == 400
     assert [e["code"] for e in response.json()["errors"]] == ["DIGEST_INVALID"]
     assert moto.keys(s3_bucket, "blobs/") == []
     assert Upload.objects.get(id=upload_id_of(location)).size == len(data)
 
     # The cache lost its hasher with the failed PUT: this one verifies the hard way.
-    response = put(client, location, sha256(data))
+    response = finish(client, location, sha256(data))
     assert response.status_code == 201, response.content
     assert moto.read(s3_bucket, blob_key(sha256(data))) == data
     assert_nothing_pending(moto, s3_bucket)
@@ -199,7 +162,7 @@ def test_cold_process_verifies_by_reading_the_completed_object(
     response = patch(client, location, data[6 * MIB :], f"{6 * MIB}-{8 * MIB - 1}")
     assert response.status_code == 202
     assert Upload.objects.get(id=upload_id).sha256_so_far == ""  # unknown here
-    response = put(client, location, sha256(data))
+    response = finish(client, location, sha256(data))
     assert response.status_code == 201, response.content
     assert read_back == [f"uploads/{upload_id}/data"]
     assert moto.read(s3_bucket, blob_key(sha256(data))) == data
@@ -212,7 +175,7 @@ def test_cold_process_with_a_wrong_digest_stores_nothing(client, repo_name, moto
     hasher_cache.drop(uuid.UUID(upload_id_of(location)))
     Upload.objects.filter(id=upload_id_of(location)).update(sha256_so_far="")
 
-    response = put(client, location, sha256(b"not it"))
+    response = finish(client, location, sha256(b"not it"))
     assert response.status_code == 400
     assert [e["code"] for e in response.json()["errors"]] == ["DIGEST_INVALID"]
     assert moto.keys(s3_bucket) == []
@@ -275,7 +238,7 @@ def test_redirect_switched_off_streams_through_with_ranges(
     data = os.urandom(3 * MIB + 11)
     digest = sha256(data)
     location = upload_in_chunks(client, repo_name, [data])
-    assert put(client, location, digest).status_code == 201
+    assert finish(client, location, digest).status_code == 201
 
     response = client.get(f"/v2/{repo_name}/blobs/{digest}")
     assert response.status_code == 200
@@ -298,7 +261,7 @@ def test_redirect_is_a_presigned_url_with_the_configured_lifetime(
 ):
     settings.S3_PRESIGN_SECONDS = 123
     data = b"layer bytes"
-    assert put(client, start(client, repo_name), sha256(data), data).status_code == 201
+    assert finish(client, start(client, repo_name)[0], sha256(data), data).status_code == 201
     response = client.get(f"/v2/{repo_name}/blobs/{sha256(data)}")
     assert response.status_code == 307
     location = response["Location"]
@@ -316,7 +279,7 @@ def test_public_endpoint_is_what_presigned_urls_point_at(
 
     blob_store().__dict__.pop("_presign_client", None)
     data = b"public"
-    assert put(client, start(client, repo_name), sha256(data), data).status_code == 201
+    assert finish(client, start(client, repo_name)[0], sha256(data), data).status_code == 201
     response = client.get(f"/v2/{repo_name}/blobs/{sha256(data)}")
     assert response["Location"].startswith(f"https://objects.example.com/{s3_bucket}/blobs/")
     blob_store().__dict__.pop("_presign_client", None)
@@ -326,7 +289,7 @@ def test_head_answers_from_the_database_without_touching_s3(
     client, repo_name, moto, s3_bucket, monkeypatch
 ):
     data = os.urandom(1000)
-    assert put(client, start(client, repo_name), sha256(data), data).status_code == 201
+    assert finish(client, start(client, repo_name)[0], sha256(data), data).status_code == 201
 
     def no_s3(self):
         raise AssertionError("HEAD must not reach object storage")
@@ -346,6 +309,6 @@ def test_key_prefix_is_honoured(client, repo_name, moto, s3_bucket, settings):
     data = os.urandom(6 * MIB)
     location = upload_in_chunks(client, repo_name, [data])
     assert moto.multipart_uploads(s3_bucket)[0]["Key"].startswith("tenant-a/registry/uploads/")
-    assert put(client, location, sha256(data)).status_code == 201
+    assert finish(client, location, sha256(data)).status_code == 201
     assert moto.keys(s3_bucket) == [f"tenant-a/registry/{blob_key(sha256(data))}"]
     assert_nothing_pending(moto, s3_bucket)

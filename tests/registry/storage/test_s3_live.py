@@ -15,21 +15,17 @@ from tests.registry.test_skopeo_roundtrip import (  # noqa: F401 - collected aga
     test_recompressing_push_pulls_back_and_digests_agree,
 )
 from tests.registry.test_upload_live_http import (  # noqa: F401 - collected again here
-    OCTETS,
-    hand_sent_request,
-    sha256,
-    start,
     test_chunked_transfer_encoding_monolithic_post,
     test_chunked_transfer_encoding_on_the_finishing_put,
     test_chunked_transfer_encoding_patch,
     test_chunks_on_fresh_connections_verify_whichever_worker_finishes,
     test_out_of_order_chunk_over_http,
-    wait_until,
 )
 from tests.support.moto import MIB
 from tests.support.oci_layout import image_layout
 from tests.support.server import live_http
-from tests.support.skopeo import SKOPEO, skopeo
+from tests.support.skopeo import skopeo
+from tests.support.uploads import OCTETS, hand_sent_request, sha256, start_live, wait_until
 
 
 def pending_for(moto, bucket: str, upload_id: str) -> list[dict]:
@@ -41,7 +37,7 @@ def lease_released(upload_id: str) -> bool:
     return upload is None or upload.lease_holder is None
 
 
-@pytest.mark.skipif(SKOPEO is None, reason="skopeo is not installed")
+@pytest.mark.requires_command("skopeo")
 def test_skopeo_pull_follows_the_presigned_redirect(
     live_registry, repo_name, tmp_path, moto, s3_live_bucket
 ):
@@ -70,7 +66,7 @@ def test_skopeo_pull_follows_the_presigned_redirect(
 def test_interrupted_multipart_patch_then_cancel_leaves_nothing(
     live_registry, repo_name, moto, s3_live_bucket
 ):
-    url, upload_id = start(live_registry, repo_name)
+    url, upload_id = start_live(live_registry, repo_name)
     first = os.urandom(6 * MIB)
     assert live_http.patch(url, data=first, headers=OCTETS, timeout=60).status_code == 202
     assert len(pending_for(moto, s3_live_bucket, upload_id)) == 1
@@ -94,7 +90,7 @@ def test_interrupted_multipart_patch_resumes_byte_exact(
     live_registry, repo_name, moto, s3_live_bucket
 ):
     """The cut-off request sent part 2 before dying; the resent chunk overwrites it."""
-    url, upload_id = start(live_registry, repo_name)
+    url, upload_id = start_live(live_registry, repo_name)
     first, rest = os.urandom(6 * MIB), os.urandom(7 * MIB)
     assert live_http.patch(url, data=first, headers=OCTETS, timeout=60).status_code == 202
     path = url.removeprefix(live_registry.url)

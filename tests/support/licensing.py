@@ -1,14 +1,17 @@
-"""The licensing issue's scenario, shared by the licensing test modules.
+"""The licensing scenario, the one every licensing test module pushes (its fixtures are in
+tests/licensing/conftest.py), and how a denial is asserted.
 
 acme pushed `acme/app` 1.0, 1.1 and 2.0: every release has a config and a layer of its
 own, all three share one base layer. 1.1 and 2.0 each carry a signature referrer
-(artifactType application/vnd.example.sig, pushed by digest with `subject`)."""
+(artifactType application/vnd.example.sig, pushed by digest with `subject`). globex
+holds license 'Support 1.x' for acme/app with `glob:1.*`."""
 
 import json
 
 from tests.support.registry_client import OCI_CONFIG, OCI_LAYER, OCI_MANIFEST, push_blob, sha256
 
 REPO = "acme/app"
+LICENSE = "Support 1.x"
 SIG = "application/vnd.example.sig"
 EMPTY = "application/vnd.oci.empty.v1+json"
 

@@ -26,7 +26,7 @@ from registry.models import Repository
 from tests.conftest import basic
 from tests.support.oci_layout import image_layout
 from tests.support.registry_client import errors
-from tests.support.skopeo import SKOPEO, skopeo
+from tests.support.skopeo import skopeo
 
 
 def token_of(secret: str) -> AccessToken:
@@ -320,7 +320,7 @@ def test_admin_shows_neither_secret_nor_hash(push_secret):
     assert admin.get("/admin/customers/accesstoken/add/").status_code == 403
 
 
-@pytest.mark.skipif(SKOPEO is None, reason="skopeo is not installed")
+@pytest.mark.requires_command("skopeo")
 def test_gunicorn_log_never_contains_the_secret(live_registry, push_secret, repo_name, tmp_path):
     layout = image_layout(tmp_path / "src", [512])
     target = f"docker://{live_registry.host}/{repo_name}:v1"

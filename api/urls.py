@@ -1,0 +1,67 @@
+from django.urls import path
+
+from api.views import audit, branding, content, customers, licenses, tokens
+
+urlpatterns = [
+    path("customers/", customers.CustomerList.as_view(), name="api-customers"),
+    path("customers/<slug:slug>", customers.CustomerDetail.as_view(), name="api-customer"),
+    path(
+        "customers/<slug:slug>/suspend",
+        customers.CustomerSuspend.as_view(),
+        name="api-customer-suspend",
+    ),
+    path(
+        "customers/<slug:slug>/resume",
+        customers.CustomerResume.as_view(),
+        name="api-customer-resume",
+    ),
+    path(
+        "customers/<slug:slug>/users/", customers.CustomerUsers.as_view(), name="api-customer-users"
+    ),
+    path(
+        "customers/<slug:slug>/users/<int:member_id>",
+        customers.CustomerUser.as_view(),
+        name="api-customer-user",
+    ),
+    path(
+        "customers/<slug:slug>/invitations/",
+        customers.CustomerInvitations.as_view(),
+        name="api-customer-invitations",
+    ),
+    path("licenses/", licenses.LicenseList.as_view(), name="api-licenses"),
+    path("licenses/<int:license_id>", licenses.LicenseDetail.as_view(), name="api-license"),
+    path(
+        "licenses/<int:license_id>/suspend",
+        licenses.LicenseStatus.as_view(),
+        name="api-license-suspend",
+    ),
+    path(
+        "licenses/<int:license_id>/resume",
+        licenses.LicenseResume.as_view(),
+        name="api-license-resume",
+    ),
+    path(
+        "licenses/<int:license_id>/renew", licenses.LicenseRenew.as_view(), name="api-license-renew"
+    ),
+    path("licenses/<int:license_id>/grants/", licenses.GrantList.as_view(), name="api-grants"),
+    path(
+        "licenses/<int:license_id>/grants/<int:grant_id>",
+        licenses.GrantDetail.as_view(),
+        name="api-grant",
+    ),
+    path("grants/preview", licenses.GrantPreview.as_view(), name="api-grant-preview"),
+    path("tokens/", tokens.TokenList.as_view(), name="api-tokens"),
+    path("tokens/<str:prefix>", tokens.TokenDetail.as_view(), name="api-token"),
+    path("repositories/", content.RepositoryList.as_view(), name="api-repositories"),
+    path("repositories/<path:name>/tags/", content.TagList.as_view(), name="api-tags"),
+    path(
+        "repositories/<path:name>/tags/<str:reference>", content.TagDetail.as_view(), name="api-tag"
+    ),
+    path(
+        "repositories/<path:name>/manifests/<str:reference>",
+        content.ManifestDetail.as_view(),
+        name="api-manifest",
+    ),
+    path("audit-events/", audit.AuditEventList.as_view(), name="api-audit-events"),
+    path("branding", branding.BrandingDetail.as_view(), name="api-branding"),
+]

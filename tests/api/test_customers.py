@@ -1,0 +1,105 @@
+"""Customers over the REST API: create, read, list (cursor pages with Link), update,
+suspend and resume; input errors as problem+json; another vendor's customers unseen."""
+
+import pytest
+from django.test import Client
+
+from customers.models import AuditEvent, Customer
+from customers.services import customer_create
+from tests.api.conftest import problem
+
+pytestmark = pytest.mark.django_db
+URL = "/api/v1/customers/"
+
+
+def test_create_read_update_suspend_resume(admin, vendor):
+    created = admin.post(
+        URL, {"slug": "initech", "name": "Initech"}, content_type="application/json"
+    )
+    assert created.status_code == 201, created.content
+    assert created["Location"] == "/api/v1/customers/initech"
+    assert created.json() | {"created_at": None} == {
+        "slug": "initech",
+        "name": "Initech",
+        "contact_email": "",
+        "notes": "",
+        "suspended": False,
+        "suspended_at": None,
+        "created_at": None,
+    }
+    patched = admin.patch(f"{URL}initech", {"notes": "enterprise"}, content_type="application/json")
+    assert patched.status_code == 200
+    assert (patched.json()["name"], patched.json()["notes"]) == ("Initech", "enterprise")
+    suspended = admin.post(f"{URL}initech/suspend")
+    assert suspended.status_code == 200 and suspended.json()["suspended"] is True
+    resumed = admin.post(f"{URL}initech/resume")
+    assert resumed.status_code == 200 and resumed.json()["suspended"] is False
+    actions = list(
+        AuditEvent.objects.filter(vendor=vendor, target__contains="initech")
+        .order_by("pk")
+        .values_list("action", flat=True)
+    )
+    assert actions == [
+        "customer.created",
+        "customer.updated",
+        "customer.suspended",
+        "customer.resumed",
+    ]
+
+
+def test_list_pages_with_a_cursor_and_link_headers(admin, vendor):
+    for slug in ("c1", "c2", "c3", "c4", "c5"):
+        assert admin.post(URL, {"slug": slug}, content_type="application/json").status_code == 201
+    first = admin.get(URL, {"limit": 2})
+    assert first.status_code == 200
+    assert [c["slug"] for c in first.json()["results"]] == ["c1", "c2"]
+    assert first["Link"].endswith('rel="next"')
+    seen = [c["slug"] for c in first.json()["results"]]
+    url = first.json()["next"]
+    while url:
+        page = admin.get(url)
+        seen += [c["slug"] for c in page.json()["results"]]
+        url = page.json()["next"]
+    assert seen == ["c1", "c2", "c3", "c4", "c5"]
+    by_name_desc = admin.get(URL, {"ordering": "-slug", "limit": 1})
+    assert by_name_desc.json()["results"][0]["slug"] == "c5"
+    assert [c["slug"] for c in admin.get(URL, {"search": "c3"}).json()["results"]] == ["c3"]
+
+
+def test_invalid_input_is_a_problem_with_field_errors(admin):
+    body = problem(admin.post(URL, {"slug": "not a slug!"}, content_type="application/json"), 400)
+    assert list(body["errors"]) == ["slug"]
+    body = problem(admin.post(URL, "{", content_type="application/json"), 400)
+    assert "JSON" in body["detail"]
+
+
+def test_what_the_model_refuses_is_a_422_problem(admin):
+    body = problem(admin.post(URL, {"slug": "Upper"}, content_type="application/json"), 422)
+    assert list(body["errors"]) == ["slug"]
+    assert Customer.objects.count() == 0
+
+
+def test_an_existing_slug_is_a_conflict(admin, globex):
+    body = problem(admin.post(URL, {"slug": "globex"}, content_type="application/json"), 409)
+    assert body["detail"] == "customer 'globex' exists"
+
+
+def test_another_vendors_customers_do_not_exist_here(admin, other_vendor):
+    customer_create(vendor=other_vendor, slug="hidden")
+    assert [c["slug"] for c in admin.get(URL).json()["results"]] == []
+    problem(admin.get(f"{URL}hidden"), 404)
+    problem(admin.patch(f"{URL}hidden", {"name": "x"}, content_type="application/json"), 404)
+    problem(admin.post(f"{URL}hidden/suspend"), 404)
+    assert Customer.objects.get(slug="hidden").suspended_at is None
+
+
+def test_a_viewer_reads_but_may_not_write(viewer, globex):
+    assert viewer.get(f"{URL}globex").status_code == 200
+    problem(viewer.post(URL, {"slug": "x"}, content_type="application/json"), 403)
+    problem(viewer.post(f"{URL}globex/suspend"), 403)
+    assert Customer.objects.filter(slug="x").exists() is False
+
+
+def test_anonymous_callers_get_401_problem(db):
+    body = problem(Client().get(URL), 401)
+    assert body["title"] == "Authentication required"
