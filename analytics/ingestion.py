@@ -24,10 +24,11 @@ import redis
 from django.conf import settings
 from django.db import connection, transaction
 
-from analytics import bulk
+from analytics import bulk, observers
 from analytics.capture import stream
 from analytics.capture.events import CapturedPull, pull_from_fields
 from analytics.models import PullEvent, PullEventOutbox, PullRollup, PullRollupMember
+from analytics.observers import StoredPull
 from core.versions import tag_order_key
 from customers.models import Customer, Vendor
 from registry.manifests import INDEX_MEDIA_TYPES
@@ -101,6 +102,13 @@ def _store(events: list[CapturedPull]) -> int:
     }
     new_rows = [row for row in rows if row[0] in new_ids]
     _rollups_add([row for row in new_rows if row[8]])  # counted events only
+    observers.pulls_stored(
+        pulls=[
+            StoredPull(row[1], row[2], row[4], row[7], row[6], row[11])
+            for row in new_rows
+            if row[8] and row[2] is not None  # a customer's counted pulls
+        ]
+    )
     return len(new_rows)
 
 

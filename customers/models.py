@@ -161,6 +161,9 @@ class AuditEvent(models.Model):
         DOMAIN_REMOVED = "domain.removed"
         LOGIN = "user.login"
         LOGIN_FAILED = "user.login_failed"
+        WEBHOOK_CREATED = "webhook.created"
+        WEBHOOK_UPDATED = "webhook.updated"
+        WEBHOOK_DELETED = "webhook.deleted"
 
     vendor = models.ForeignKey(
         Vendor, null=True, blank=True, on_delete=models.CASCADE, related_name="audit_events"

@@ -9,6 +9,7 @@ from django.utils import timezone
 from core.changes import customer_changed, token_changed
 from customers import request_context
 from customers.models import AccessToken, AuditEvent, Customer, Vendor
+from customers.observers import audit_recorded
 from customers.scopes import ScopeError, scopes_validate
 from customers.tokens import secret_generate, secret_hash, secret_prefix
 
@@ -188,16 +189,21 @@ def audit_record(
     client_address: str | None = None,
     details: dict | None = None,
 ) -> AuditEvent:
-    return AuditEvent.objects.create(
-        vendor=vendor,
-        action=action,
-        # A service given no user acts for the running command, or "system".
-        actor=(actor or request_context.actor.get())[:200],
-        target=target[:400],
-        # Inside a request, the client's address unless the caller names one.
-        client_address=client_address or request_context.client_address.get(),
-        details=details or {},
-    )
+    # One block, so the observers' rows (the webhooks outbox) commit with this row even
+    # where the caller holds no transaction of its own.
+    with transaction.atomic():
+        event = AuditEvent.objects.create(
+            vendor=vendor,
+            action=action,
+            # A service given no user acts for the running command, or "system".
+            actor=(actor or request_context.actor.get())[:200],
+            target=target[:400],
+            # Inside a request, the client's address unless the caller names one.
+            client_address=client_address or request_context.client_address.get(),
+            details=details or {},
+        )
+        audit_recorded(event)
+    return event
 
 
 def _user_actor(user) -> str:

@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "licensing",
     "portal",
     "analytics",
+    "webhooks",
     "ops",
     "api",
     "rest_framework",
@@ -353,7 +354,50 @@ DISTR_DNS_TIMEOUT_SECONDS = env.float("DISTR_DNS_TIMEOUT_SECONDS", default=3.0)
 DISTR_DOMAIN_CHECK_INTERVAL_SECONDS = env.float(
     "DISTR_DOMAIN_CHECK_INTERVAL_SECONDS", default=300.0
 )
+# Webhooks (docs/webhooks.md). Targets on loopback, private, link-local... addresses are
+# refused unless WEBHOOK_ALLOW_PRIVATE_TARGETS (an install whose receivers are internal).
+WEBHOOK_ALLOW_PRIVATE_TARGETS = env.bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", default=False)
+WEBHOOK_CONNECT_TIMEOUT_SECONDS = env.float("WEBHOOK_CONNECT_TIMEOUT_SECONDS", default=5.0)
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)  # in all
+# CA certificates (PEM file) https receivers are checked against; empty: the system's.
+WEBHOOK_CA_FILE = env.str("WEBHOOK_CA_FILE", default="")
+# Seconds to wait after the 1st, 2nd, ... failed attempt; when used up, the delivery
+# fails. The default retries for 37 hours (9 attempts).
+WEBHOOK_RETRY_SCHEDULE_SECONDS = [
+    int(s)
+    for s in env.list(
+        "WEBHOOK_RETRY_SCHEDULE_SECONDS",
+        default=["30", "120", "600", "3600", "14400", "28800", "43200", "43200"],
+    )
+]
+WEBHOOK_RETRY_JITTER = env.float("WEBHOOK_RETRY_JITTER", default=0.2)  # +-20 %
+# Retries due sooner than this are queued with a countdown; later ones are found by the
+# sweep (a Redis broker redelivers long countdowns after its visibility timeout).
+WEBHOOK_DIRECT_RETRY_MAX_SECONDS = env.float("WEBHOOK_DIRECT_RETRY_MAX_SECONDS", default=600.0)
+# A claimed delivery whose worker died is sent again after timeout + this margin.
+WEBHOOK_LEASE_MARGIN_SECONDS = env.float("WEBHOOK_LEASE_MARGIN_SECONDS", default=20.0)
+WEBHOOK_SWEEP_INTERVAL_SECONDS = env.float("WEBHOOK_SWEEP_INTERVAL_SECONDS", default=15.0)
+WEBHOOK_LICENSE_CHECK_INTERVAL_SECONDS = env.float(
+    "WEBHOOK_LICENSE_CHECK_INTERVAL_SECONDS", default=3600.0
+)
+WEBHOOK_LICENSE_EXPIRING_DAYS = [
+    int(d) for d in env.list("WEBHOOK_LICENSE_EXPIRING_DAYS", default=["30", "7", "1"])
+]
+WEBHOOK_LICENSE_EXPIRED_LOOKBACK_DAYS = env.int("WEBHOOK_LICENSE_EXPIRED_LOOKBACK_DAYS", default=7)
+WEBHOOK_SEND_ON_COMMIT = env.bool("WEBHOOK_SEND_ON_COMMIT", default=True)
+WEBHOOK_TEST_PAUSE_SECONDS = env.float("WEBHOOK_TEST_PAUSE_SECONDS", default=0.0)  # tests only
+
 CELERY_BEAT_SCHEDULE = {
+    "webhooks-send-due": {
+        "task": "webhooks.tasks.deliveries_send_due",
+        "schedule": WEBHOOK_SWEEP_INTERVAL_SECONDS,
+        "options": {"expires": WEBHOOK_SWEEP_INTERVAL_SECONDS},
+    },
+    "webhooks-license-notices": {
+        "task": "webhooks.tasks.license_notices",
+        "schedule": WEBHOOK_LICENSE_CHECK_INTERVAL_SECONDS,
+        "options": {"expires": WEBHOOK_LICENSE_CHECK_INTERVAL_SECONDS},
+    },
     "portal-domains-verify": {
         "task": "portal.tasks.domains_verify_pending",
         "schedule": DISTR_DOMAIN_CHECK_INTERVAL_SECONDS,

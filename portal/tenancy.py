@@ -28,6 +28,7 @@ STAFF_PERMISSIONS = {
     "api_tokens.manage": {"admin"},
     "branding.manage": {"admin"},
     "staff.manage": {"admin"},
+    "webhooks.manage": {"admin"},  # a webhook can send the vendor's events anywhere
 }
 
 

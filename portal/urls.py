@@ -9,6 +9,7 @@ from portal.views import (
     console_admin,
     console_api_tokens,
     console_customers,
+    console_webhooks,
     customer,
     public,
 )
@@ -148,6 +149,37 @@ urlpatterns = [
         "console/staff/invitations/<int:invitation_id>/revoke",
         console_admin.staff_invitation_revoke,
         name="console-staff-invitation-revoke",
+    ),
+    path("console/webhooks/", console_webhooks.webhook_list, name="console-webhooks"),
+    path(
+        "console/webhooks/<int:endpoint_id>/",
+        console_webhooks.webhook_detail,
+        name="console-webhook",
+    ),
+    path(
+        "console/webhooks/<int:endpoint_id>/enable",
+        console_webhooks.webhook_enable,
+        name="console-webhook-enable",
+    ),
+    path(
+        "console/webhooks/<int:endpoint_id>/rotate",
+        console_webhooks.webhook_rotate,
+        name="console-webhook-rotate",
+    ),
+    path(
+        "console/webhooks/<int:endpoint_id>/delete",
+        console_webhooks.webhook_delete,
+        name="console-webhook-delete",
+    ),
+    path(
+        "console/webhooks/<int:endpoint_id>/test",
+        console_webhooks.webhook_test,
+        name="console-webhook-test",
+    ),
+    path(
+        "console/webhooks/<int:endpoint_id>/deliveries/<int:delivery_id>/redeliver",
+        console_webhooks.webhook_redeliver,
+        name="console-webhook-redeliver",
     ),
     path("console/audit/", console_admin.audit_log, name="console-audit"),
     path("console/audit/export.csv", console_admin.audit_export, name="console-audit-export"),

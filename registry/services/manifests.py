@@ -87,7 +87,20 @@ def manifest_put(
                 [ManifestReference(manifest=manifest, blob_id=b) for b in blob_ids]
                 + [ManifestReference(manifest=manifest, child=c) for c in children]
             )
-            _audit(repository, AuditEvent.Action.MANIFEST_PUSHED, actor, manifest.digest)
+            _audit(
+                repository,
+                AuditEvent.Action.MANIFEST_PUSHED,
+                actor,
+                manifest.digest,
+                {  # what the artifact.pushed webhook reports (docs/webhooks.md)
+                    "repository": repository.name,
+                    "digest": manifest.digest,
+                    "tag": tag or "",
+                    "media_type": manifest.media_type,
+                    "artifact_type": manifest.artifact_type,
+                    "size": manifest.size,
+                },
+            )
         if tag is not None:
             _tag_point(repository=repository, name=tag, manifest=manifest, actor=actor)
         if created:
@@ -134,7 +147,7 @@ def _tag_point(*, repository: Repository, name: str, manifest: Manifest, actor: 
         AuditEvent.Action.TAG_MOVED,
         actor,
         f"{name}",
-        {"from": previous, "to": manifest.digest},
+        {"repository": repository.name, "tag": name, "from": previous, "to": manifest.digest},
     )
 
 
@@ -182,7 +195,9 @@ def manifest_delete(*, repository: Repository, reference: str, actor: str = "") 
             action = AuditEvent.Action.TAG_DELETED
         if not deleted:
             raise ManifestUnknown(f"manifest {reference[:200]!r} unknown in {repository.name}")
-        _audit(repository, action, actor, reference)
+        details = {"repository": repository.name}
+        details.update({"digest": reference} if ":" in reference else {"tag": reference})
+        _audit(repository, action, actor, reference, details)
         repository_changed(repository_name=repository.name)
 
 

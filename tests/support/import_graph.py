@@ -13,10 +13,21 @@ LAYERS: dict[str, set[str]] = {
     "registry": {"core", "customers"},
     "licensing": {"core", "customers", "registry"},
     "analytics": {"core", "customers", "registry", "licensing"},
-    "portal": {"core", "customers", "registry", "licensing", "analytics"},
-    "api": {"core", "customers", "registry", "licensing", "analytics", "portal"},
+    "webhooks": {"core", "customers", "registry", "licensing", "analytics"},
+    "portal": {"core", "customers", "registry", "licensing", "analytics", "webhooks"},
+    "api": {"core", "customers", "registry", "licensing", "analytics", "webhooks", "portal"},
     "ops": {"core", "customers", "registry"},
-    "distr": {"core", "customers", "registry", "licensing", "analytics", "portal", "ops", "api"},
+    "distr": {
+        "core",
+        "customers",
+        "registry",
+        "licensing",
+        "analytics",
+        "webhooks",
+        "portal",
+        "ops",
+        "api",
+    },
 }
 
 
