@@ -238,3 +238,37 @@ class GrantPreviewResultSerializer(serializers.Serializer):
 def results_of(serializer_class, name: str, **extra):
     """The schema of an unpaged list answer: `{"results": [...]}` (plus `extra` fields)."""
     return inline_serializer(name, fields={**extra, "results": serializer_class(many=True)})
+
+
+class WebhookEndpointSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    url = serializers.URLField(max_length=2000)
+    description = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    event_types = serializers.ListField(child=serializers.CharField(max_length=64))
+    enabled = serializers.BooleanField(required=False, default=True)
+    created_at = serializers.DateTimeField(read_only=True)
+
+
+class WebhookEndpointUpdateSerializer(serializers.Serializer):
+    url = serializers.URLField(max_length=2000, required=False)
+    description = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    event_types = serializers.ListField(child=serializers.CharField(max_length=64), required=False)
+    enabled = serializers.BooleanField(required=False)
+
+
+class WebhookEndpointWithSecretSerializer(WebhookEndpointSerializer):
+    secret = serializers.CharField(read_only=True, help_text="whsec_…: shown in this answer only")
+
+
+class WebhookDeliverySerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    event_id = serializers.CharField()
+    event_type = serializers.CharField()
+    state = serializers.CharField()
+    attempts = serializers.IntegerField()
+    last_status_code = serializers.IntegerField(allow_null=True)
+    last_error = serializers.CharField()
+    last_latency_ms = serializers.IntegerField(allow_null=True)
+    next_attempt_at = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    delivered_at = serializers.DateTimeField(allow_null=True)

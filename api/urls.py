@@ -1,6 +1,6 @@
 from django.urls import path
 
-from api.views import audit, branding, content, customers, licenses, tokens
+from api.views import audit, branding, content, customers, licenses, tokens, webhooks
 
 urlpatterns = [
     path("customers/", customers.CustomerList.as_view(), name="api-customers"),
@@ -64,4 +64,24 @@ urlpatterns = [
     ),
     path("audit-events/", audit.AuditEventList.as_view(), name="api-audit-events"),
     path("branding", branding.BrandingDetail.as_view(), name="api-branding"),
+    path("webhooks/", webhooks.WebhookList.as_view(), name="api-webhooks"),
+    path("webhooks/<int:endpoint_id>", webhooks.WebhookDetail.as_view(), name="api-webhook"),
+    path(
+        "webhooks/<int:endpoint_id>/rotate-secret",
+        webhooks.WebhookRotateSecret.as_view(),
+        name="api-webhook-rotate",
+    ),
+    path(
+        "webhooks/<int:endpoint_id>/test", webhooks.WebhookTest.as_view(), name="api-webhook-test"
+    ),
+    path(
+        "webhooks/<int:endpoint_id>/deliveries/",
+        webhooks.WebhookDeliveryList.as_view(),
+        name="api-webhook-deliveries",
+    ),
+    path(
+        "webhooks/<int:endpoint_id>/deliveries/<int:delivery_id>/redeliver",
+        webhooks.WebhookRedeliver.as_view(),
+        name="api-webhook-redeliver",
+    ),
 ]

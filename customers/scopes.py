@@ -1,7 +1,7 @@
 """What an API token may do: its scopes, and the one rule that reads them.
 
 A scope is `read`, `write`, or an area scope `<area>:read` / `<area>:write` for one area
-of the API (customers, licenses, tokens, registry, branding, audit, analytics). An
+of the API (customers, licenses, tokens, registry, branding, webhooks, audit, analytics). An
 endpoint needs one scope, always an area scope (`licenses:write`, `analytics:read`). A
 token holding
 
@@ -16,7 +16,16 @@ cover every area. Analytics and the audit log are read-only: there is no
 
 from collections.abc import Iterable
 
-AREAS = ("customers", "licenses", "tokens", "registry", "analytics", "audit", "branding")
+AREAS = (
+    "customers",
+    "licenses",
+    "tokens",
+    "registry",
+    "analytics",
+    "audit",
+    "branding",
+    "webhooks",
+)
 READ_ONLY_AREAS = frozenset({"analytics", "audit"})
 GLOBAL_SCOPES = ("read", "write")
 AREA_SCOPES = tuple(
