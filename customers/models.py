@@ -74,6 +74,8 @@ class CustomerMember(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="customer_memberships"
     )
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
+    # Opted in to an email for each new release the customer may pull (portal/notices.py).
+    release_notices = models.BooleanField(default=False)
 
     class Meta:
         constraints = [
@@ -153,6 +155,7 @@ class AuditEvent(models.Model):
         INVITATION_ACCEPTED = "invitation.accepted"
         INVITATION_REVOKED = "invitation.revoked"
         MEMBER_ADDED = "member.added"
+        MEMBER_NOTICES_CHANGED = "member.notices_changed"
         MEMBER_REMOVED = "member.removed"
         MEMBER_ROLE_CHANGED = "member.role_changed"
         BRANDING_UPDATED = "branding.updated"

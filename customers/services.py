@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from core.changes import customer_changed, token_changed
 from customers import request_context
-from customers.models import AccessToken, AuditEvent, Customer, Vendor
+from customers.models import AccessToken, AuditEvent, Customer, CustomerMember, Vendor
 from customers.observers import audit_recorded
 from customers.scopes import ScopeError, scopes_validate
 from customers.tokens import secret_generate, secret_hash, secret_prefix
@@ -253,3 +253,21 @@ def customer_set_suspended(
         )
         customer_changed(customer_id=customer.pk)
     return customer
+
+
+def member_release_notices_set(*, member: CustomerMember, enabled: bool) -> None:
+    """Opt a customer user in to (or out of) release emails; the user changes it."""
+    with transaction.atomic():
+        if (
+            CustomerMember.objects.filter(pk=member.pk)
+            .exclude(release_notices=enabled)
+            .update(release_notices=enabled)
+        ):
+            member.release_notices = enabled
+            audit_record(
+                vendor=member.customer.vendor,
+                action=AuditEvent.Action.MEMBER_NOTICES_CHANGED,
+                actor=f"user:{member.user_id}",
+                target=f"user:{member.user_id}",
+                details={"customer": member.customer.slug, "release_notices": enabled},
+            )

@@ -6,4 +6,7 @@ class PortalConfig(AppConfig):
     name = "portal"
 
     def ready(self):
-        from portal import signals  # noqa: F401 - connects the receivers
+        from customers.observers import audit_observer_register
+        from portal import notices, signals  # noqa: F401 - signals connects its receivers
+
+        audit_observer_register(notices.on_audit)  # release emails (portal/notices.py)

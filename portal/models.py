@@ -109,3 +109,25 @@ class Invitation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.email} → {self.customer_id or 'staff'}"
+
+
+class ReleaseNotice(models.Model):
+    """A release email sent: at most one per customer user, repository and tag, however
+    often the tag is pushed again (portal/notices.py)."""
+
+    member = models.ForeignKey(
+        "customers.CustomerMember", on_delete=models.CASCADE, related_name="release_notices_sent"
+    )
+    repository = models.CharField(max_length=255)
+    tag = models.CharField(max_length=128)
+    sent_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["member", "repository", "tag"], name="release_notice_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.repository}:{self.tag} -> member {self.member_id}"

@@ -5,6 +5,7 @@ import logging
 
 from celery import shared_task
 
+from portal.notices import release_notices_send
 from portal.selectors import domain_list_pending
 from portal.services import PortalError, domain_verify
 
@@ -25,3 +26,9 @@ def domains_verify_pending() -> int:
             logger.info("portal domain %s verified for %s", domain.host, domain.vendor.slug)
             verified += 1
     return verified
+
+
+@shared_task(name="portal.tasks.release_notices_send", ignore_result=True)
+def release_notices_send_task(vendor_id: int, repository: str, tag: str) -> int:
+    """Email the opted-in users who may pull the new release (portal/notices.py)."""
+    return release_notices_send(vendor_id=vendor_id, repository_name=repository, tag=tag)

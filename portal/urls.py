@@ -26,6 +26,7 @@ urlpatterns = [
     # Customer pages
     path("overview/", customer.overview, name="overview"),
     path("artifacts/", customer.artifacts, name="artifacts"),
+    path("artifacts/notices", customer.release_notices, name="release-notices"),
     path("tokens/", customer.tokens, name="tokens"),
     path("tokens/<int:token_id>/revoke", customer.token_revoke_view, name="token-revoke"),
     path("team/", customer.team, name="team"),

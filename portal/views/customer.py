@@ -12,7 +12,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from customers.services import TokenError, token_mint, token_revoke
+from customers.services import TokenError, member_release_notices_set, token_mint, token_revoke
 from portal import selectors
 from portal.commands import login_commands, pull_commands, registry_plain_http
 from portal.forms import InviteCustomerUserForm, TokenMintForm
@@ -143,8 +143,25 @@ def artifacts(request):
             "plain_http": registry_plain_http(),
             "registry_host": host,
             "login_user": customer.slug,
+            "release_notices": request.portal.customer_member.release_notices,
         },
     )
+
+
+@customer_page
+@require_POST
+def release_notices(request):
+    """Opt in to (or out of) an email for each new release the user may pull."""
+    member = request.portal.customer_member
+    enabled = request.POST.get("release_notices") == "on"
+    member_release_notices_set(member=member, enabled=enabled)
+    messages.success(
+        request,
+        "You will get an email for each new release you may pull."
+        if enabled
+        else "Release emails are off.",
+    )
+    return redirect("portal:artifacts")
 
 
 @customer_page
