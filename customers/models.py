@@ -127,6 +127,9 @@ class AccessToken(models.Model):
                 name="token_owner_matches_kind",
             )
         ]
+        # A vendor's tokens newest first (console and API pages), not a scan past every
+        # other vendor's newer tokens (bench/api.py).
+        indexes = [models.Index(fields=["vendor", "id"], name="token_vendor_id")]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
@@ -180,7 +183,10 @@ class AuditEvent(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["vendor", "-created_at"])]
+        indexes = [
+            models.Index(fields=["vendor", "-created_at"]),
+            models.Index(fields=["vendor", "id"], name="audit_vendor_id"),  # pages by id
+        ]
 
     def __str__(self) -> str:
         return f"{self.action} {self.target}"

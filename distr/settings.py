@@ -428,6 +428,8 @@ CELERY_BEAT_SCHEDULE = {
 # JSON API (analytics now; the console later) and its OpenAPI schema.
 # How long a POST's answer is kept for a retry with the same Idempotency-Key (api/).
 API_IDEMPOTENCY_HOURS = env.int("API_IDEMPOTENCY_HOURS", default=24)
+# Requests per API caller (token or user) and window, counted in the shared cache (api/).
+API_RATE_LIMIT = env.str("API_RATE_LIMIT", default="1200/min")
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -437,8 +439,6 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "EXCEPTION_HANDLER": "api.problems.api_exception_handler",
-    # Per caller (token or user), in the shared cache: one budget across processes.
-    "DEFAULT_THROTTLE_RATES": {"api": env.str("API_RATE_LIMIT", default="1200/min")},
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "distr API",

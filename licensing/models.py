@@ -19,6 +19,16 @@ class License(models.Model):
     notes = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    class Meta:
+        # "Which licenses end soon": the console's overview, the API's expires_before
+        # filter and the webhooks' license clock.
+        indexes = [
+            models.Index(fields=["vendor", "valid_until"], name="license_vendor_until"),
+            # A vendor's licenses newest first (the API's pages): without it the scan walks
+            # past every other vendor's newer rows (bench/api.py).
+            models.Index(fields=["vendor", "id"], name="license_vendor_id"),
+        ]
+
     def __str__(self) -> str:
         return self.name
 

@@ -13,7 +13,7 @@ from api.pagination import LinkCursorPagination
 from api.problems import Unprocessable
 from api.views.base import VendorAPIView, valid_input
 from api.views.customers import customer_of
-from customers.models import AccessToken
+from customers.models import AccessToken, Customer
 from customers.services import TokenError, token_mint, token_revoke
 
 
@@ -33,7 +33,10 @@ class TokenList(ListModelMixin, VendorAPIView):
         if params.get("kind") in ("push", "pull"):
             tokens = tokens.filter(kind=params["kind"])
         if params.get("customer"):
-            tokens = tokens.filter(customer__slug=params["customer"])
+            customer = Customer.objects.filter(
+                vendor=self.request.vendor, slug=params["customer"]
+            ).first()
+            tokens = tokens.filter(customer=customer) if customer else tokens.none()
         if params.get("state") == "active":
             tokens = tokens.filter(revoked_at__isnull=True)
         elif params.get("state") == "revoked":

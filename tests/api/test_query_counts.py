@@ -42,4 +42,5 @@ def queries(admin, url: str, limit: int) -> int:
 
 @pytest.mark.parametrize("url", LISTS)
 def test_queries_do_not_grow_with_the_page(admin, many, url):
+    admin.get(url)  # the window's first request also reads the shared rate count
     assert queries(admin, url, 2) == queries(admin, url, 10)

@@ -90,3 +90,20 @@ def test_registry_writes_to_bad_paths_get_oci_errors_not_a_csrf_page(method, pat
     assert got == status
     assert headers["Content-Type"] == "application/json"
     assert json.loads(body)["errors"][0]["code"] == code
+
+
+@pytest.mark.django_db(transaction=True)
+def test_api_token_requests_take_the_short_chain_and_browser_calls_the_full_one(vendor):
+    from customers.services import token_mint
+
+    secret = token_mint(vendor=vendor, kind="api", name="ci", scopes=["read"]).secret
+    status, headers, body = call("/api/v1/customers/", AUTHORIZATION=f"Bearer {secret}")
+    assert status == "200 OK"
+    assert json.loads(body) == {"next": None, "previous": None, "results": []}
+    assert "Vary" not in headers or "Cookie" not in headers["Vary"]  # no session touched
+    status, headers, body = call("/api/v1/customers/", AUTHORIZATION="Bearer distr_api_wrong")
+    assert status == "401 Unauthorized"
+    assert headers["Content-Type"] == "application/problem+json"
+    status, headers, _ = call("/api/v1/customers/")  # a browser without a session: full chain
+    assert status == "401 Unauthorized"
+    assert "Cookie" in headers.get("Vary", "")
