@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 export PORT
 
-.PHONY: run test lint install install-dev migrate bench bench-s3 bench-analytics clean worker beat
+.PHONY: run test lint install install-dev migrate bench bench-s3 bench-analytics bench-api clean worker beat
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -66,6 +66,9 @@ beat: install
 # Pull analytics: capture overhead, ingestion throughput, dashboard queries (PostgreSQL).
 bench-analytics: install-dev
 	$(BIN)/python bench/analytics.py
+
+bench-api: install-dev
+	$(BIN)/python bench/api.py
 
 clean:
 	rm -rf $(VENV) .stamp-install .stamp-install-dev staticfiles
