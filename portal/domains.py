@@ -9,30 +9,18 @@ so an HTTP token would prove only that the host reaches distr, not who owns it.
 import dns.exception
 import dns.nameserver
 import dns.resolver
-from django.conf import settings
+
+from core.dns import dns_resolver
 
 
 class DomainCheckError(Exception):
     """The lookup itself failed (timeout, SERVFAIL): try again later."""
 
 
-def _resolver() -> dns.resolver.Resolver:
-    configured = settings.DISTR_DNS_NAMESERVERS
-    resolver = dns.resolver.Resolver(configure=not configured)
-    if configured:
-        servers = []
-        for entry in configured:
-            address, _, port = entry.rpartition(":") if entry.count(":") == 1 else (entry, "", "")
-            servers.append(dns.nameserver.Do53Nameserver(address, int(port or 53)))
-        resolver.nameservers = servers
-    resolver.lifetime = settings.DISTR_DNS_TIMEOUT_SECONDS
-    return resolver
-
-
 def txt_values(name: str) -> list[str]:
     """The TXT strings at `name` (each record's character-strings joined); [] if none."""
     try:
-        answer = _resolver().resolve(name, "TXT", search=False)
+        answer = dns_resolver().resolve(name, "TXT", search=False)
     except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
         return []
     except dns.exception.DNSException as error:

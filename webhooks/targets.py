@@ -21,6 +21,8 @@ import dns.nameserver
 import dns.resolver
 from django.conf import settings
 
+from core.dns import dns_resolver
+
 
 class TargetInvalid(ValueError):
     """A URL that can never be a webhook target (message is safe to show)."""
@@ -78,19 +80,6 @@ def address_refused(address: str) -> str:
     return ""
 
 
-def _resolver() -> dns.resolver.Resolver:
-    # The same nameserver setting as the portal's domain checks (DISTR_DNS_NAMESERVERS).
-    configured = settings.DISTR_DNS_NAMESERVERS
-    resolver = dns.resolver.Resolver(configure=False)
-    servers = []
-    for entry in configured:
-        address, _, port = entry.rpartition(":") if entry.count(":") == 1 else (entry, "", "")
-        servers.append(dns.nameserver.Do53Nameserver(address, int(port or 53)))
-    resolver.nameservers = servers
-    resolver.lifetime = settings.DISTR_DNS_TIMEOUT_SECONDS
-    return resolver
-
-
 def resolve(host: str) -> list[str]:
     """Every address `host` resolves to (one lookup per delivery)."""
     try:
@@ -99,7 +88,7 @@ def resolve(host: str) -> list[str]:
         pass
     if settings.DISTR_DNS_NAMESERVERS:
         addresses: list[str] = []
-        resolver = _resolver()
+        resolver = dns_resolver()
         for rdtype in ("A", "AAAA"):
             try:
                 answer = resolver.resolve(host, rdtype, search=False)
