@@ -1,8 +1,11 @@
 """Writes for vendors, customers, tokens and the audit log."""
 
 import datetime
+import time
 from dataclasses import dataclass
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -271,3 +274,50 @@ def member_release_notices_set(*, member: CustomerMember, enabled: bool) -> None
                 target=f"user:{member.user_id}",
                 details={"customer": member.customer.slug, "release_notices": enabled},
             )
+
+
+# --- failed authentications (the registry's and the API's) ------------------------------
+
+AUTH_FAILURE_WINDOW_SECONDS = 60
+
+
+def _auth_failures_key(address: str) -> str:
+    return f"registry:authfail-count:{address}:{int(time.time()) // 60}"
+
+
+def auth_failures_exceeded(*, address: str) -> bool:
+    """This address failed REGISTRY_AUTH_FAILURES_PER_MINUTE times this minute: refuse
+    it until the minute is over, whatever it sends (guessing stays slow everywhere)."""
+    count = cache.get(_auth_failures_key(address)) or 0
+    return count >= settings.REGISTRY_AUTH_FAILURES_PER_MINUTE
+
+
+def auth_failures_retry_after() -> int:
+    return 60 - int(time.time()) % 60
+
+
+def auth_failure_record(*, address: str, path: str, refused: AccessToken | None) -> None:
+    """Count the failure in the shared cache (every process sees the same count), and
+    audit it: one row per client address and token per minute, so a flood of bad
+    credentials cannot grow the audit table at request rate. `refused`: the real token
+    behind a revoked or expired secret, whose vendor's log then shows the refusal."""
+    key = _auth_failures_key(address)
+    cache.add(key, 0, 120)
+    try:
+        cache.incr(key)
+    except ValueError:  # evicted between add and incr: count it again
+        cache.add(key, 1, 120)
+    who = f"token:{refused.prefix}" if refused else "unknown"
+    if not cache.add(f"registry:authfail:{address}:{who}", 1, AUTH_FAILURE_WINDOW_SECONDS):
+        return
+    details = {"path": path[:200], "window_seconds": AUTH_FAILURE_WINDOW_SECONDS}
+    if refused is not None:
+        details["reason"] = "revoked" if refused.revoked_at else "expired"
+    audit_record(
+        vendor=refused.vendor if refused else None,
+        action=AuditEvent.Action.AUTH_FAILED,
+        actor=who,
+        target=refused.name if refused else "",
+        client_address=address if address != "unknown" else None,
+        details=details,
+    )

@@ -12,11 +12,8 @@ token from the first request after the revocation commits.
 import base64
 import binascii
 import datetime
-import time
 from dataclasses import dataclass, field
 
-from django.conf import settings
-from django.core.cache import cache
 from django.utils import timezone
 
 from core.changes import (
@@ -26,19 +23,23 @@ from core.changes import (
     token_generation_key,
 )
 from core.memo import LruMemo
-from customers.models import AccessToken, AuditEvent
+from customers.models import AccessToken
 from customers.selectors import (
     REGISTRY_KINDS,
     token_authenticate,
     token_get_by_prefix,
     token_refused,
 )
-from customers.services import audit_record, token_touch
+from customers.services import (
+    auth_failure_record,
+    auth_failures_exceeded,
+    auth_failures_retry_after,
+    token_touch,
+)
 from registry.errors import TooManyRequests, Unauthorized
 from registry.signing import TokenInvalid, token_verify
 
 ALL_ACTIONS = frozenset({"pull", "push", "delete"})
-AUTH_FAILURE_WINDOW_SECONDS = 60
 
 
 @dataclass(frozen=True)
@@ -128,47 +129,21 @@ def principal_from_secret(secret: str, *, request) -> Principal | None:
     failed REGISTRY_AUTH_FAILURES_PER_MINUTE times this minute is refused (429) until the
     minute is over, whatever it sends: guessing stays slow, and one flood cannot burn CPU."""
     address = request.META.get("REMOTE_ADDR") or "unknown"
-    if (cache.get(_failures_key(address)) or 0) >= settings.REGISTRY_AUTH_FAILURES_PER_MINUTE:
+    if auth_failures_exceeded(address=address):
         raise TooManyRequests(
             "too many failed authentications from your address; try again in a minute",
-            headers={"Retry-After": str(60 - int(time.time()) % 60)},
+            headers={"Retry-After": str(auth_failures_retry_after())},
         )
     token = token_authenticate(secret=secret) if secret else None
     if token is None:
-        _failure_record(request, address, refused=token_refused(secret=secret) if secret else None)
+        auth_failure_record(
+            address=address,
+            path=request.path,
+            refused=token_refused(secret=secret) if secret else None,
+        )
         return None
     token_touch(token=token)
     return principal_for_token(token)
-
-
-def _failures_key(address: str) -> str:
-    return f"registry:authfail-count:{address}:{int(time.time()) // 60}"
-
-
-def _failure_record(request, address: str, refused: AccessToken | None = None) -> None:
-    """Count the failure in the shared cache (every process sees the same count), and
-    audit it: one row per client address per minute, so a flood of bad credentials cannot
-    grow the audit table at request rate."""
-    key = _failures_key(address)
-    cache.add(key, 0, 120)
-    try:
-        cache.incr(key)
-    except ValueError:  # evicted between add and incr: count it again
-        cache.add(key, 1, 120)
-    who = f"token:{refused.prefix}" if refused else "unknown"
-    if not cache.add(f"registry:authfail:{address}:{who}", 1, AUTH_FAILURE_WINDOW_SECONDS):
-        return
-    details = {"path": request.path[:200], "window_seconds": AUTH_FAILURE_WINDOW_SECONDS}
-    if refused is not None:  # a real secret of a dead token: the vendor's log shows it
-        details["reason"] = "revoked" if refused.revoked_at else "expired"
-    audit_record(
-        vendor=refused.vendor if refused else None,
-        action=AuditEvent.Action.AUTH_FAILED,
-        actor=who,
-        target=refused.name if refused else "",
-        client_address=request.META.get("REMOTE_ADDR"),
-        details=details,
-    )
 
 
 def principal_from_jwt(raw: str, *, repository_name: str | None = None) -> Principal:

@@ -15,8 +15,13 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
 from customers.models import Vendor
-from customers.selectors import API_KINDS, token_authenticate
-from customers.services import token_touch
+from customers.selectors import API_KINDS, token_authenticate, token_refused
+from customers.services import (
+    auth_failure_record,
+    auth_failures_exceeded,
+    auth_failures_retry_after,
+    token_touch,
+)
 from customers.tokens import KIND_PREFIX
 
 
@@ -55,8 +60,16 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed(
                 "a registry token cannot be used for the API: use an API token (distr_api_…)"
             )
+        address = request.META.get("REMOTE_ADDR") or "unknown"
+        if auth_failures_exceeded(address=address):  # the registry's rule: shared count
+            raise exceptions.Throttled(wait=auth_failures_retry_after())
         token = token_authenticate(secret=secret, kinds=API_KINDS)
         if token is None:
+            auth_failure_record(
+                address=address,
+                path=request.path,
+                refused=token_refused(secret=secret, kinds=API_KINDS),
+            )
             raise exceptions.AuthenticationFailed("invalid, revoked or expired API token")
         token_touch(token=token)
         user = ApiTokenUser(

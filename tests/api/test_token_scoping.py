@@ -3,6 +3,7 @@ token finds nothing of this vendor's and changes nothing, and a revoked or expir
 is refused from the next request."""
 
 import datetime
+from types import SimpleNamespace
 
 import pytest
 from django.test import Client
@@ -125,3 +126,44 @@ def test_another_vendors_lists_are_empty(vendor, other_vendor, acme_objects):
         AuditEvent.objects.filter(vendor=other_vendor).values_list("pk", flat=True)
     )
     assert theirs.isdisjoint(AuditEvent.objects.filter(vendor=vendor).values_list("pk", flat=True))
+
+
+def test_a_refused_api_token_is_audited_for_its_vendor_once_a_minute(vendor):
+    minted = token_mint(vendor=vendor, kind="api", name="old ci", scopes=["read"])
+    token_revoke(token=minted.token)
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {minted.secret}", REMOTE_ADDR="192.0.2.9")
+    for _ in range(3):
+        problem(client.get("/api/v1/customers/"), 401)
+    (event,) = AuditEvent.objects.filter(vendor=vendor, action="auth.failed")
+    assert (event.actor, event.target, event.client_address) == (
+        f"token:{minted.token.prefix}",
+        "old ci",
+        "192.0.2.9",
+    )
+    assert event.details == {
+        "path": "/api/v1/customers/",
+        "window_seconds": 60,
+        "reason": "revoked",
+    }
+
+
+def test_guessing_api_tokens_is_refused_after_the_registrys_failure_limit(
+    vendor, settings, monkeypatch
+):
+    settings.REGISTRY_AUTH_FAILURES_PER_MINUTE = 3
+    monkeypatch.setattr("customers.services.time", SimpleNamespace(time=lambda: 6_000_010.0))
+    guesser = Client(REMOTE_ADDR="198.51.100.66")
+    for n in range(3):
+        wrong = f"Bearer distr_api_{'x' * 40}{n}"
+        problem(guesser.get("/api/v1/customers/", HTTP_AUTHORIZATION=wrong), 401)
+    refused = guesser.get("/api/v1/customers/", HTTP_AUTHORIZATION="Bearer distr_api_zzz")
+    problem(refused, 429)
+    assert refused["Retry-After"] == "50"
+    good = token_mint(vendor=vendor, kind="api", name="t", scopes=["read"]).secret
+    problem(guesser.get("/api/v1/customers/", HTTP_AUTHORIZATION=f"Bearer {good}"), 429)
+    assert (
+        Client(REMOTE_ADDR="198.51.100.67", HTTP_AUTHORIZATION=f"Bearer {good}")
+        .get("/api/v1/customers/")
+        .status_code
+        == 200
+    )
