@@ -152,6 +152,7 @@ class AuditEvent(models.Model):
         CUSTOMER_RESUMED = "customer.resumed"
         LICENSE_CREATED = "license.created"
         LICENSE_UPDATED = "license.updated"
+        LICENSE_DELETED = "license.deleted"
         GRANT_ADDED = "grant.added"
         GRANT_REMOVED = "grant.removed"
         INVITATION_SENT = "invitation.sent"

@@ -154,5 +154,24 @@ def _license_audit(license: License, action: str, actor: str, **details) -> None
     )
 
 
+def license_delete(*, license: License, actor: str = "") -> None:
+    """Delete a license and its grants. What the customer could pull through it stops
+    from the next request (its generation commits with the delete); the audit row keeps
+    what it was."""
+    with transaction.atomic():
+        grants = [f"{g.repository_name} {g.rule}:{g.pattern}" for g in license.grants.all()]
+        _license_audit(
+            license,
+            AuditEvent.Action.LICENSE_DELETED,
+            actor,
+            valid_from=license.valid_from.isoformat(),
+            valid_until=license.valid_until.isoformat() if license.valid_until else None,
+            grants=grants,
+        )
+        customer_id = license.customer_id
+        license.delete()
+        _customer_changed(customer_id)
+
+
 def license_suspend(*, license: License) -> License:
     return license_set_status(license=license, status=License.Status.SUSPENDED)

@@ -84,6 +84,11 @@ urlpatterns = [
         name="console-license-status",
     ),
     path(
+        "console/licenses/<int:license_id>/delete",
+        console_customers.license_delete_view,
+        name="console-license-delete",
+    ),
+    path(
         "console/licenses/<int:license_id>/grants/add",
         console_customers.grant_add_view,
         name="console-grant-add",

@@ -26,6 +26,7 @@ from licensing.services import (
     grant_add,
     grant_remove,
     license_create,
+    license_delete,
     license_set_status,
     license_update,
 )
@@ -122,6 +123,15 @@ class LicenseDetail(VendorAPIView):
         return license_changed(
             request, license_id, valid_input(s.LicenseUpdateSerializer, request.data)
         )
+
+    @extend_schema(request=None, responses={204: None})
+    def delete(self, request, license_id):
+        """Delete the license and its grants (If-Match honoured); suspend to pause it."""
+        with transaction.atomic():
+            license = license_of(request, license_id, for_update=True)
+            if_match_check(request, license_etag(license))
+            license_delete(license=license)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class LicenseStatus(VendorAPIView):

@@ -21,6 +21,7 @@ from licensing.services import (
     grant_add,
     grant_remove,
     license_create,
+    license_delete,
     license_set_status,
     license_update,
 )
@@ -341,6 +342,28 @@ def license_status(request, license_id):
     license_set_status(license=license, status=status, actor=f"user:{request.user.pk}")
     messages.success(request, f"License {'suspended' if status == 'suspended' else 'reactivated'}.")
     return redirect("portal:console-license", license_id=license.pk)
+
+
+@staff_page(permission="licenses.manage")
+@require_POST
+def license_delete_view(request, license_id):
+    license = _license_or_404(request, license_id)
+    ask = confirmation_page(
+        request,
+        title=f"Delete license “{license.name}”?",
+        consequence=f"{license.customer.name} can no longer pull what this license covers, "
+        "from the next request on (other licenses still count), and the license and its "
+        "grants are gone. The audit log keeps what it granted. To pause it instead, "
+        "suspend it.",
+        action="Delete license",
+        back_url=reverse("portal:console-license", args=[license.pk]),
+    )
+    if ask:
+        return ask
+    customer_slug = license.customer.slug
+    license_delete(license=license, actor=f"user:{request.user.pk}")
+    messages.success(request, f"License “{license.name}” deleted.")
+    return redirect("portal:console-customer", slug=customer_slug)
 
 
 @staff_page(permission="licenses.manage")

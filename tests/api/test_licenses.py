@@ -5,15 +5,17 @@ Idempotency-Key on POST."""
 import datetime
 
 import pytest
+from django.test import Client
 from django.utils import timezone
 
 from api.idempotency import idempotency_keys_purge
 from api.models import IdempotencyKey
 from customers.models import AuditEvent
-from customers.services import customer_create
+from customers.services import customer_create, token_mint
 from licensing.models import License, LicenseGrant
 from licensing.services import license_create
 from tests.api.conftest import problem
+from tests.conftest import basic
 from tests.support.registry_client import image_manifest, put_manifest
 
 pytestmark = pytest.mark.django_db
@@ -148,3 +150,20 @@ def test_an_expired_key_is_forgotten_and_purged(admin, globex, settings):
     IdempotencyKey.objects.update(created_at=timezone.now() - datetime.timedelta(hours=25))
     assert idempotency_keys_purge() == 1
     assert IdempotencyKey.objects.count() == 0
+
+
+def test_a_deleted_license_pulls_nothing_from_the_next_request(admin, client, vendor, globex):
+    _, raw = image_manifest(client, "acme/app")
+    assert put_manifest(client, "acme/app", "1.0", raw).status_code == 201
+    created = create(admin, grants=[{"repository": "acme/app", "rule": "glob:*"}])
+    secret = token_mint(vendor=vendor, customer=globex, kind="pull", name="p").secret
+    puller = Client(HTTP_AUTHORIZATION=basic(secret))
+    assert puller.get("/v2/acme/app/manifests/1.0").status_code == 200
+    url = f"/api/v1/licenses/{created.json()['id']}"
+    problem(admin.delete(url, HTTP_IF_MATCH='"stale"'), 412)
+    assert admin.delete(url, HTTP_IF_MATCH=created["ETag"]).status_code == 204
+    assert puller.get("/v2/acme/app/manifests/1.0").status_code == 403
+    problem(admin.get(url), 404)
+    (event,) = AuditEvent.objects.filter(vendor=vendor, action="license.deleted")
+    assert event.details["grants"] == ["acme/app glob:*"]
+    assert LicenseGrant.objects.count() == 0

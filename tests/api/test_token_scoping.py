@@ -93,6 +93,7 @@ CROSS_VENDOR = [
     ("get", "/api/v1/licenses/{license}", None),
     ("patch", "/api/v1/licenses/{license}", {"name": "Mine"}),
     ("post", "/api/v1/licenses/{license}/suspend", None),
+    ("delete", "/api/v1/licenses/{license}", None),
     ("post", "/api/v1/licenses/{license}/renew", {"valid_until": None}),
     ("post", "/api/v1/licenses/{license}/grants/", {"repository": "x/y", "rule": "glob:*"}),
     ("delete", "/api/v1/licenses/{license}/grants/{grant}", None),

@@ -3,7 +3,7 @@
 
 import pytest
 
-from customers.models import AccessToken, Customer
+from customers.models import AccessToken, AuditEvent, Customer
 from customers.services import token_mint
 from licensing.models import License
 from registry.models import Tag
@@ -74,6 +74,23 @@ def test_suspending_a_license_asks_reactivating_does_not(acme, acme_admin, custo
     assert License.objects.get(pk=license.pk).status == "suspended"
     assert c.post(url, {"status": "active"}).status_code == 302
     assert License.objects.get(pk=license.pk).status == "active"
+
+
+def test_deleting_a_license_asks_then_deletes_and_audits(acme, acme_admin, acme_viewer, customer):
+    license = license_grant(customer, "acme/app", name="Support")
+    url = f"/p/acme/console/licenses/{license.pk}/delete"
+    assert sign_in(acme_viewer, acme).post(url, {"confirmed": "1"}).status_code == 403
+    c = sign_in(acme_admin, acme)
+    asks(c.post(url), "Delete license “Support”?")
+    assert License.objects.filter(pk=license.pk).exists()
+    response = c.post(url, {"confirmed": "1"})
+    assert (response.status_code, response["Location"]) == (
+        302,
+        "/p/acme/console/customers/globex/",
+    )
+    assert not License.objects.filter(pk=license.pk).exists()
+    (event,) = AuditEvent.objects.filter(action="license.deleted")
+    assert (event.actor, event.details["grants"]) == (f"user:{acme_admin.pk}", ["acme/app glob:*"])
 
 
 def test_the_question_is_still_a_checked_post(acme, acme_admin, customer):
