@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "core",
     "registry",
     "customers",
+    "signing",
     "licensing",
     "portal",
     "analytics",
@@ -242,6 +243,10 @@ REGISTRY_TOKEN_KEY = env.str("REGISTRY_TOKEN_KEY", default="")
 REGISTRY_TOKEN_KEY_FILE = env.str(
     "REGISTRY_TOKEN_KEY_FILE", default=str(DATA_DIR / "registry-token-key.pem")
 )
+
+# Seals vendors' Ed25519 signing keys at rest (signing/sealing.py); defaults to SECRET_KEY.
+# Changing it makes existing keys unusable: set it once, keep it with the database backups.
+SIGNING_KEYS_SECRET = env.str("SIGNING_KEYS_SECRET", default="")
 
 # Failed token secrets (Basic auth, /v2/token) one client address may send per minute
 # before every attempt from it is refused with 429 for the rest of that minute.

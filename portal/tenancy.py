@@ -29,6 +29,7 @@ STAFF_PERMISSIONS = {
     "branding.manage": {"admin"},
     "staff.manage": {"admin"},
     "webhooks.manage": {"admin"},  # a webhook can send the vendor's events anywhere
+    "signing_keys.manage": {"admin"},  # what the vendor's kits and license keys trust
 }
 
 

@@ -12,6 +12,7 @@ from portal.views import (
     console_webhooks,
     customer,
     public,
+    signing_keys,
 )
 
 app_name = "portal"
@@ -23,6 +24,8 @@ urlpatterns = [
     path("brand/logo", public.brand_logo, name="brand-logo"),
     path("brand/favicon", public.brand_favicon, name="brand-favicon"),
     path("favicon.ico", public.favicon_ico, name="favicon-ico"),
+    path("keys/jwks.json", signing_keys.public_jwks, name="jwks"),
+    path("keys/<str:kid>.pem", signing_keys.public_key_pem, name="public-key-pem"),
     # Customer pages
     path("overview/", customer.overview, name="overview"),
     path("artifacts/", customer.artifacts, name="artifacts"),
@@ -116,6 +119,17 @@ urlpatterns = [
         name="console-repository",
     ),
     path("console/tokens/", console_admin.push_tokens, name="console-tokens"),
+    path("console/keys/", signing_keys.console_signing_keys, name="console-signing-keys"),
+    path(
+        "console/keys/rotate",
+        signing_keys.console_signing_key_rotate,
+        name="console-signing-key-rotate",
+    ),
+    path(
+        "console/keys/<str:kid>/retire",
+        signing_keys.console_signing_key_retire,
+        name="console-signing-key-retire",
+    ),
     path(
         "console/tokens/<int:token_id>/revoke",
         console_admin.push_token_revoke,

@@ -1,0 +1,83 @@
+"""Signing and verifying with a vendor's keys: detached Ed25519 signatures (kit.json.sig)
+and compact JWS with EdDSA (license keys, leases). Verification trusts only the vendor's
+keys that are not retired, looked up by kid on every call."""
+
+import threading
+
+import jwt
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from customers.models import Vendor
+from signing import sealing
+from signing.models import SigningKey
+from signing.selectors import verification_key
+from signing.services import signing_key_current
+
+_private_cache: dict[str, Ed25519PrivateKey] = {}  # kid -> key; a kid's key never changes
+_cache_lock = threading.Lock()
+
+
+class SignatureInvalid(Exception):
+    """Why a signature or token was refused, in words a caller can show."""
+
+
+def _private_key(key: SigningKey) -> Ed25519PrivateKey:
+    with _cache_lock:
+        cached = _private_cache.get(key.kid)
+    if cached is None:
+        raw = sealing.unseal(key.private_key_sealed, vendor_id=key.vendor_id, kid=key.kid)
+        cached = Ed25519PrivateKey.from_private_bytes(raw)
+        with _cache_lock:
+            _private_cache[key.kid] = cached
+    return cached
+
+
+def sign_detached(*, vendor: Vendor, data: bytes) -> tuple[str, bytes]:
+    """(kid, 64-byte Ed25519 signature over `data`) with the vendor's current key."""
+    key = signing_key_current(vendor=vendor)
+    return key.kid, _private_key(key).sign(data)
+
+
+def verify_detached(*, vendor: Vendor, kid: str, data: bytes, signature: bytes) -> None:
+    key = verification_key(vendor=vendor, kid=kid)
+    if key is None:
+        raise SignatureInvalid(f"key {kid} is not one of this vendor's keys, or is retired")
+    try:
+        Ed25519PublicKey.from_public_bytes(bytes(key.public_key)).verify(signature, data)
+    except InvalidSignature as exc:
+        raise SignatureInvalid("the signature does not match") from exc
+
+
+def jws_sign(*, vendor: Vendor, claims: dict, typ: str) -> str:
+    key = signing_key_current(vendor=vendor)
+    return jwt.encode(
+        claims, _private_key(key), algorithm="EdDSA", headers={"kid": key.kid, "typ": typ}
+    )
+
+
+def jws_verify(*, vendor: Vendor, token: str, typ: str, leeway: int = 0, **options) -> dict:
+    """The claims of `token` if the vendor's key named by its `kid` signed it, its `typ`
+    is `typ` and its time claims hold; else SignatureInvalid with the reason. `options`
+    go to PyJWT (for example `audience=`, `issuer=`, `options={"require": [...]}`)."""
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.InvalidTokenError as exc:
+        raise SignatureInvalid("not a compact JWS") from exc
+    if header.get("alg") != "EdDSA":
+        raise SignatureInvalid("only EdDSA is accepted")
+    if header.get("typ") != typ:
+        raise SignatureInvalid(f"typ is not {typ}")
+    kid = header.get("kid")
+    key = verification_key(vendor=vendor, kid=kid) if isinstance(kid, str) else None
+    if key is None:
+        raise SignatureInvalid("signed by a key this vendor does not (or no longer) trust")
+    public = Ed25519PublicKey.from_public_bytes(bytes(key.public_key))
+    try:
+        return jwt.decode(token, public, algorithms=["EdDSA"], leeway=leeway, **options)
+    except jwt.ExpiredSignatureError as exc:
+        raise SignatureInvalid("expired") from exc
+    except jwt.InvalidSignatureError as exc:
+        raise SignatureInvalid("the signature does not match") from exc
+    except jwt.InvalidTokenError as exc:
+        raise SignatureInvalid(str(exc)) from exc
