@@ -3,9 +3,11 @@
 The vendor comes from the token (or, for a signed-in staff user, their membership:
 analytics.api.permissions.IsVendorStaff). Each view names its area (`scope_area`): a
 read needs `<area>:read`, a change `<area>:write`, as customers/scopes.py decides from
-the token's scopes; a signed-in user may change things when their staff role may manage
-customers. Every change is audited as the token (`token:<prefix>`) or the user, through
-the request context the services read (customers.request_context.actor)."""
+the token's scopes; a signed-in user may change things when their staff role holds the
+console's permission for that area (portal.tenancy.STAFF_PERMISSIONS), so the API never
+lets a role do what the console refuses it. Every change is audited as the token
+(`token:<prefix>`) or the user, through the request context the services read
+(customers.request_context.actor)."""
 
 import threading
 import time
@@ -19,8 +21,18 @@ from analytics.api.authentication import ApiTokenUser
 from analytics.api.permissions import IsVendorStaff
 from customers.scopes import scope_allows
 from customers.selectors import staff_role
+from portal.tenancy import STAFF_PERMISSIONS
 
-WRITE_ROLES = {"admin", "maintainer"}
+# The console permission a signed-in staff member needs to change each area. A view may
+# name a stricter one per method in `staff_permissions` (deleting a customer: admins).
+AREA_PERMISSIONS = {
+    "customers": "customers.manage",
+    "licenses": "licenses.manage",
+    "tokens": "tokens.manage",
+    "registry": "repositories.manage",
+    "branding": "branding.manage",
+    "webhooks": "webhooks.manage",
+}
 
 
 def principal_label(request) -> str:
@@ -41,7 +53,12 @@ class VendorReadWrite(IsVendorStaff):
             self.message = f"this API token lacks the scope {needed!r}"
             return scope_allows(request.user.scopes, needed)
         if write:
-            return staff_role(user=request.user, vendor=request.vendor) in WRITE_ROLES
+            permission = getattr(view, "staff_permissions", {}).get(
+                request.method
+            ) or AREA_PERMISSIONS.get(view.scope_area)
+            self.message = "your role may not make this change"
+            role = staff_role(user=request.user, vendor=request.vendor)
+            return permission is not None and role in STAFF_PERMISSIONS[permission]
         return True
 
 

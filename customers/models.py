@@ -150,6 +150,7 @@ class AuditEvent(models.Model):
         CUSTOMER_UPDATED = "customer.updated"
         CUSTOMER_SUSPENDED = "customer.suspended"
         CUSTOMER_RESUMED = "customer.resumed"
+        CUSTOMER_DELETED = "customer.deleted"
         LICENSE_CREATED = "license.created"
         LICENSE_UPDATED = "license.updated"
         LICENSE_DELETED = "license.deleted"

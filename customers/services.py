@@ -258,6 +258,41 @@ def customer_set_suspended(
     return customer
 
 
+class CustomerDeleteRefused(ValueError):
+    pass
+
+
+def customer_delete(*, customer: Customer, deleted_by=None, actor: str = "") -> dict:
+    """Delete a suspended customer and everything that is only theirs: licenses and grants,
+    tokens, memberships and invitations, and their pull history (analytics rows cascade).
+    The audit log keeps the row saying what went. Suspension first is the safety catch: an
+    active customer is never one click from deletion, and nothing of theirs pulls while
+    the vendor decides. Every process stops honouring their tokens from the commit (their
+    generations are bumped with the delete). Returns what was removed, by kind."""
+    with transaction.atomic():
+        customer = Customer.objects.select_for_update().get(pk=customer.pk)
+        if customer.suspended_at is None:
+            raise CustomerDeleteRefused("suspend the customer before deleting it")
+        prefixes = list(customer.tokens.values_list("prefix", flat=True))
+        removed = {
+            "licenses": customer.licenses.count(),
+            "tokens": len(prefixes),
+            "members": customer.members.count(),
+        }
+        audit_record(
+            vendor=customer.vendor,
+            action=AuditEvent.Action.CUSTOMER_DELETED,
+            actor=actor or _user_actor(deleted_by),
+            target=f"customer:{customer.slug}",
+            details={"name": customer.name, **removed},
+        )
+        for prefix in prefixes:
+            token_changed(prefix=prefix)
+        customer_changed(customer_id=customer.pk)
+        customer.delete()
+    return removed
+
+
 def member_release_notices_set(*, member: CustomerMember, enabled: bool) -> None:
     """Opt a customer user in to (or out of) release emails; the user changes it."""
     with transaction.atomic():

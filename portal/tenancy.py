@@ -20,6 +20,7 @@ STAFF_ROLES = ("viewer", "maintainer", "admin")  # in increasing power
 # What each staff role may change. Reading the console needs only membership.
 STAFF_PERMISSIONS = {
     "customers.manage": {"maintainer", "admin"},
+    "customers.delete": {"admin"},  # takes the customer's history with it
     "licenses.manage": {"maintainer", "admin"},
     "users.invite": {"maintainer", "admin"},
     "repositories.manage": {"maintainer", "admin"},

@@ -52,6 +52,11 @@ urlpatterns = [
         name="console-customer-suspend",
     ),
     path(
+        "console/customers/<str:slug>/delete",
+        console_customers.customer_delete_view,
+        name="console-customer-delete",
+    ),
+    path(
         "console/customers/<str:slug>/invite",
         console_customers.customer_invite,
         name="console-customer-invite",

@@ -23,6 +23,7 @@ EVENT_TYPES: dict[str, str] = {
     "token.revoked": "an access token was revoked",
     "customer.created": "a customer was created",
     "customer.suspended": "a customer was suspended",
+    "customer.deleted": "a (suspended) customer was deleted with its licenses and tokens",
     "customer.first_pull": "a customer pulled for the first time",
 }
 TEST_EVENT = "webhook.test"  # sent only by the console's "send test event"
@@ -157,7 +158,23 @@ def _customer(event):
     ).first()
     if customer is None:
         return None
-    event_type = "customer.created" if event.action == A.CUSTOMER_CREATED else "customer.suspended"
+    event_type = {
+        A.CUSTOMER_CREATED: "customer.created",
+        A.CUSTOMER_SUSPENDED: "customer.suspended",
+        A.CUSTOMER_DELETED: "customer.deleted",
+    }[event.action]
+    if event_type == "customer.deleted":  # the row is written before the delete
+        removed = {k: event.details.get(k) for k in ("licenses", "tokens", "members")}
+        return (
+            event_type,
+            f"customer:{customer.slug}",
+            {
+                "slug": customer.slug,
+                "name": customer.name,
+                "removed": removed,
+                "actor": event.actor,
+            },
+        )
     return (
         event_type,
         f"customer:{customer.slug}",
@@ -175,6 +192,7 @@ _MAPPERS = {
     A.TOKEN_REVOKED: _token,
     A.CUSTOMER_CREATED: _customer,
     A.CUSTOMER_SUSPENDED: _customer,
+    A.CUSTOMER_DELETED: _customer,
 }
 
 

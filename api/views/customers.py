@@ -16,7 +16,13 @@ from api.pagination import LinkCursorPagination
 from api.problems import Conflict, Unprocessable
 from api.views.base import VendorAPIView, valid_input
 from customers.models import Customer
-from customers.services import customer_create, customer_set_suspended, customer_update
+from customers.services import (
+    CustomerDeleteRefused,
+    customer_create,
+    customer_delete,
+    customer_set_suspended,
+    customer_update,
+)
 from portal import selectors as portal_selectors
 from portal.invitations import InvitationError, invitation_create, mail_configured
 from portal.mail import invitation_send
@@ -65,6 +71,7 @@ class CustomerList(ListModelMixin, VendorAPIView):
 class CustomerDetail(VendorAPIView):
     scope_area = "customers"
     serializer_class = s.CustomerSerializer
+    staff_permissions = {"DELETE": "customers.delete"}  # as in the console: admins only
 
     def get(self, request, slug):
         return Response(s.CustomerSerializer(customer_of(request, slug)).data)
@@ -84,6 +91,16 @@ class CustomerDetail(VendorAPIView):
         except ValueError as exc:
             raise Unprocessable(str(exc)) from None
         return Response(s.CustomerSerializer(customer).data)
+
+    @extend_schema(request=None, responses={204: None})
+    def delete(self, request, slug):
+        """Delete a suspended customer with its licenses, tokens, memberships and pull
+        history (409 while it is active: suspend it first)."""
+        try:
+            customer_delete(customer=customer_of(request, slug), deleted_by=self.actor_user)
+        except CustomerDeleteRefused as exc:
+            raise Conflict(str(exc)) from None
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class CustomerSuspend(VendorAPIView):

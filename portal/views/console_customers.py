@@ -9,7 +9,9 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from customers.services import (
+    CustomerDeleteRefused,
     customer_create,
+    customer_delete,
     customer_set_suspended,
     customer_update,
     token_revoke,
@@ -148,6 +150,36 @@ def customer_suspend(request, slug):
         f"{customer.name} {'suspended: its tokens pull nothing' if suspend else 'resumed'}.",
     )
     return redirect("portal:console-customer", slug=customer.slug)
+
+
+@staff_page(permission="customers.delete")
+@require_POST
+def customer_delete_view(request, slug):
+    customer = _customer_or_404(request, slug)
+    back = reverse("portal:console-customer", args=[customer.slug])
+    if customer.suspended_at is None:
+        messages.error(
+            request, "Suspend the customer first: only a suspended customer can be deleted."
+        )
+        return redirect(back)
+    ask = confirmation_page(
+        request,
+        title=f"Delete {customer.name}?",
+        consequence=f"{customer.name}'s licenses, tokens, users' access, invitations and pull "
+        "history are deleted. The audit log keeps a record that they existed. "
+        "This cannot be undone.",
+        action="Delete customer",
+        back_url=back,
+    )
+    if ask:
+        return ask
+    try:
+        customer_delete(customer=customer, deleted_by=request.user)
+    except CustomerDeleteRefused as exc:
+        messages.error(request, str(exc))
+        return redirect(back)
+    messages.success(request, f"{customer.name} deleted.")
+    return redirect("portal:console-customers")
 
 
 @staff_page(permission="users.invite")

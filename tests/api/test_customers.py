@@ -3,6 +3,7 @@ suspend and resume; input errors as problem+json; another vendor's customers uns
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from customers.models import AuditEvent, Customer
 from customers.services import customer_create
@@ -103,3 +104,80 @@ def test_a_viewer_reads_but_may_not_write(viewer, globex):
 def test_anonymous_callers_get_401_problem(db):
     body = problem(Client().get(URL), 401)
     assert body["title"] == "Authentication required"
+
+
+def test_delete_needs_suspension_then_takes_everything_of_the_customer(admin, vendor, globex):
+    from analytics.models import PullEvent
+    from customers.services import token_mint
+    from licensing.models import License, LicenseGrant
+    from licensing.services import grant_add, license_create
+
+    license = license_create(vendor=vendor, customer=globex, name="Enterprise")
+    grant_add(license=license, repository_name="acme/app", tag_rule="glob:*")
+    pull = token_mint(vendor=vendor, kind="pull", name="cluster", customer=globex)
+    PullEvent.objects.create(
+        stream_id="db:t1", vendor=vendor, customer=globex, repository="acme/app",
+        reference="1.0", digest="sha256:" + "0" * 64, occurred_at=timezone.now(),
+    )  # fmt: skip
+    active = admin.delete(f"{URL}globex")
+    assert problem(active, 409)["detail"] == "suspend the customer before deleting it"
+    assert Customer.objects.filter(pk=globex.pk).exists()
+    assert admin.post(f"{URL}globex/suspend").status_code == 200
+    deleted = admin.delete(f"{URL}globex")
+    assert deleted.status_code == 204 and deleted.content == b""
+    assert not Customer.objects.filter(pk=globex.pk).exists()
+    assert not License.objects.filter(pk=license.pk).exists()
+    assert not LicenseGrant.objects.filter(license_id=license.pk).exists()
+    assert not pull.token.__class__.objects.filter(pk=pull.token.pk).exists()
+    assert not PullEvent.objects.filter(customer_id=globex.pk).exists()
+    event = AuditEvent.objects.get(action="customer.deleted")
+    assert (event.vendor, event.target) == (vendor, "customer:globex")
+    assert event.details == {"name": "Globex", "licenses": 1, "tokens": 1, "members": 0}
+    assert problem(admin.get(f"{URL}globex"), 404)
+    assert problem(admin.delete(f"{URL}globex"), 404)
+
+
+def test_only_admins_and_customer_write_tokens_delete(vendor, globex, other_vendor):
+    from customers.services import customer_set_suspended, token_mint
+    from tests.portal.conftest import staff_user
+
+    customer_set_suspended(customer=globex, suspended=True)
+    maintainer = Client()
+    maintainer.force_login(staff_user(vendor, "maint@acme.test", "maintainer"))
+    assert problem(maintainer.delete(f"{URL}globex"), 403)["detail"] == (
+        "your role may not make this change"
+    )
+    # ...though a maintainer may still suspend and edit, as in the console.
+    assert (
+        maintainer.patch(
+            f"{URL}globex", {"notes": "x"}, content_type="application/json"
+        ).status_code
+        == 200
+    )
+    read = token_mint(vendor=vendor, kind="api", name="ro", scopes=["customers:read"]).secret
+    assert problem(Client(HTTP_AUTHORIZATION=f"Bearer {read}").delete(f"{URL}globex"), 403)
+    foreign = token_mint(vendor=other_vendor, kind="api", name="x", scopes=["write"]).secret
+    assert problem(Client(HTTP_AUTHORIZATION=f"Bearer {foreign}").delete(f"{URL}globex"), 404)
+    assert Customer.objects.filter(pk=globex.pk).exists()
+    write = token_mint(vendor=vendor, kind="api", name="crm", scopes=["customers:write"])
+    answer = Client(HTTP_AUTHORIZATION=f"Bearer {write.secret}").delete(f"{URL}globex")
+    assert answer.status_code == 204
+    event = AuditEvent.objects.get(action="customer.deleted")
+    assert event.actor == f"token:{write.token.prefix}"
+
+
+def test_a_maintainer_session_cannot_change_admin_only_areas(vendor):
+    from tests.portal.conftest import staff_user
+
+    maintainer = Client()
+    maintainer.force_login(staff_user(vendor, "maint@acme.test", "maintainer"))
+    branding = maintainer.patch(
+        "/api/v1/branding", {"display_name": "Hijacked"}, content_type="application/json"
+    )
+    assert problem(branding, 403)
+    hook = maintainer.post(
+        "/api/v1/webhooks/",
+        {"url": "https://hooks.example.com/x", "event_types": ["customer.created"]},
+        content_type="application/json",
+    )
+    assert problem(hook, 403)

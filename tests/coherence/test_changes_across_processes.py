@@ -252,6 +252,18 @@ def test_console_suspends_license_and_customer(install, world):
     all_answer(install, path, world["jwt"], 200)
 
 
+def test_console_deletes_a_customer(install, world):
+    """A JWT issued before the delete is refused by every worker from the next request:
+    its token no longer exists (the registry says revoked), and so does its customer."""
+    path = manifest_path(world, "1.0")
+    warm(install, world, path)
+    session = console_session(install)
+    suspend = f"customers/{world['customer']}/suspend"
+    console_post(session, install, suspend, {"suspend": "1", "confirmed": "1"})
+    console_post(session, install, f"customers/{world['customer']}/delete", {"confirmed": "1"})
+    all_answer(install, path, world["jwt"], 401, "token revoked or expired")
+
+
 def test_console_revokes_an_api_token(install):
     """An API token minted by `manage.py apitoken` in its own process reads the API in
     every worker; revoked in the console (one worker), every worker refuses it at once."""
