@@ -4,7 +4,13 @@ and the same request gets that answer again (`Idempotent-Replayed: true`) and cr
 nothing; the same key with a different request is refused (422). A request that failed
 stored nothing, so its retry runs afresh. Keys are per vendor and caller and live
 API_IDEMPOTENCY_HOURS: an older one is forgotten when it is used again, and beat purges
-the rest hourly (api.tasks)."""
+the rest hourly (api.tasks).
+
+Secrets are never stored: a view lists the fields of its answer that hold one
+(`idempotency_secret_fields`: a minted token's `secret`, an invitation's `link`, a
+webhook's signing secret) and the stored answer has them as null. A replay therefore says
+what was created without the secret, which was shown once, in the first answer; a client
+that lost it revokes and mints again."""
 
 import datetime
 import functools
@@ -45,7 +51,7 @@ def idempotent(handler):
                         **scope,
                         fingerprint=fingerprint,
                         status_code=response.status_code,
-                        body=response.data,
+                        body=_without_secrets(response.data, view),
                         location=response.get("Location", ""),
                     )
         except IntegrityError:
@@ -77,6 +83,13 @@ def _replay(stored: IdempotencyKey, fingerprint: str) -> Response:
     if stored.location:
         headers["Location"] = stored.location
     return Response(stored.body, status=stored.status_code, headers=headers)
+
+
+def _without_secrets(body, view):
+    fields = getattr(view, "idempotency_secret_fields", ())
+    if not fields or not isinstance(body, dict):
+        return body
+    return {name: (None if name in fields else value) for name, value in body.items()}
 
 
 def _fingerprint(request) -> str:

@@ -148,6 +148,7 @@ class CustomerUser(VendorAPIView):
 
 class CustomerInvitations(VendorAPIView):
     scope_area = "customers"
+    idempotency_secret_fields = ("link",)  # never stored: api/idempotency.py
     serializer_class = s.InvitationSerializer
 
     @extend_schema(request=s.InvitationCreateSerializer, responses={201: s.InvitationSerializer})

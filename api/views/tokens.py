@@ -19,6 +19,7 @@ from customers.services import TokenError, token_mint, token_revoke
 
 class TokenList(ListModelMixin, VendorAPIView):
     scope_area = "tokens"
+    idempotency_secret_fields = ("secret",)  # never stored: api/idempotency.py
     serializer_class = s.TokenSerializer
     pagination_class = LinkCursorPagination
     filter_backends = [filters.OrderingFilter]

@@ -41,6 +41,7 @@ def with_secret(minted, status_code: int) -> Response:
 
 class WebhookList(ListModelMixin, VendorAPIView):
     scope_area = "webhooks"
+    idempotency_secret_fields = ("secret",)  # never stored: api/idempotency.py
     serializer_class = s.WebhookEndpointSerializer
     pagination_class = LinkCursorPagination
     ordering = "id"

@@ -157,3 +157,32 @@ def test_without_redis_each_process_adds_its_count_to_the_shared_one_in_batches(
     # the first request reads (and adds to) the shared count, then every 20th adds its
     # batch: 1 + 20 + 20 shared; the last 4 are only this process's, until its next flush
     assert cache.get(f"api-rate:user:{user}:{7_000_010 // 60}") == 41
+
+
+def test_a_retried_mint_creates_one_token_and_never_stores_or_replays_the_secret(admin, globex):
+    from api.models import IdempotencyKey
+
+    body = {"kind": "pull", "name": "cluster", "customer": "globex"}
+    headers = {"HTTP_IDEMPOTENCY_KEY": "mint-1"}
+    first = admin.post("/api/v1/tokens/", body, content_type=JSON, **headers)
+    assert first.status_code == 201 and first.json()["secret"].startswith("distr_pull_")
+    again = admin.post("/api/v1/tokens/", body, content_type=JSON, **headers)
+    assert again.status_code == 201 and again["Idempotent-Replayed"] == "true"
+    assert again.json() == {**first.json(), "secret": None}
+    assert AccessToken.objects.filter(customer=globex).count() == 1
+    (stored,) = IdempotencyKey.objects.all()
+    assert stored.body["secret"] is None and first.json()["secret"] not in str(stored.body)
+
+
+def test_a_retried_invitation_does_not_replay_its_link(admin, globex, settings):
+    from api.models import IdempotencyKey
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"  # no EMAIL_URL
+    body = {"email": "ops@globex.example", "role": "admin"}
+    headers = {"HTTP_IDEMPOTENCY_KEY": "invite-1"}
+    url = "/api/v1/customers/globex/invitations/"
+    first = admin.post(url, body, content_type=JSON, **headers)
+    assert first.status_code == 201 and "/invite/" in first.json()["link"]
+    again = admin.post(url, body, content_type=JSON, **headers)
+    assert again.status_code == 201 and again.json()["link"] is None
+    assert "/invite/" not in str(IdempotencyKey.objects.get().body)
