@@ -4,6 +4,7 @@ Kits need the `licenses` scope: a kit is what a customer's licenses cover."""
 from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
+from rest_framework.mixins import ListModelMixin
 from rest_framework.response import Response
 
 from airgap.content import KitEmpty
@@ -50,7 +51,7 @@ class KitPagination(LinkCursorPagination):
     ordering = "-created_at"
 
 
-class KitList(VendorAPIView):
+class KitList(ListModelMixin, VendorAPIView):
     scope_area = "licenses"
     serializer_class = KitSerializer
     pagination_class = KitPagination
@@ -63,8 +64,7 @@ class KitList(VendorAPIView):
         )
 
     def get(self, request):
-        page = self.paginate_queryset(self.get_queryset())
-        return self.get_paginated_response(KitSerializer(page, many=True).data)
+        return self.list(request)
 
     @extend_schema(request=KitCreateSerializer, responses={201: KitSerializer})
     def post(self, request):
