@@ -55,7 +55,7 @@ class Content:
     images: list[ImageItem] = field(default_factory=list)
     manifests: dict[str, ManifestItem] = field(default_factory=dict)  # digest -> item
     blobs: dict[str, int] = field(default_factory=dict)  # digest -> size
-    configs: set[str] = field(default_factory=set)  # blobs that are image configs
+    configs: set[str] = field(default_factory=set)  # blobs that are manifests' configs
     licenses: list[License] = field(default_factory=list)
 
 
@@ -146,7 +146,7 @@ def _add_repository(content: Content, repository, graph, entitlement, tags: list
                 ManifestItem(repository.name, digest, row.media_type, raw, row.subject_digest),
             )
             config = json.loads(raw).get("config") or {}
-            if config.get("mediaType") in IMAGE_CONFIG_TYPES:
+            if config.get("digest"):  # skopeo reads every config from the source
                 content.configs.add(config["digest"])
         content.blobs.update(dict.fromkeys(blobs, 0))
 

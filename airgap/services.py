@@ -34,8 +34,8 @@ def registry_host() -> str:
 
 
 def _omitted(content: Content, since: Kit | None) -> dict[str, int]:
-    """Blobs the base kit holds or itself relied on, except image configs (skopeo reads an
-    image's config from the source even when the target has it)."""
+    """Blobs the base kit holds or itself relied on, except configs (skopeo reads every
+    manifest's config from the source even when the target has it)."""
     if since is None:
         return {}
     covered = {b["digest"] for b in since.blobs} | {
