@@ -21,7 +21,7 @@ from registry.digests import digest_parse
 from registry.http import range_parse
 from registry.storage import blob_store
 
-CHUNK = 1024 * 1024
+CHUNK = 4 * 1024 * 1024  # fewer, larger writes: the stream is bound by per-chunk cost
 
 
 def _filesystem_reader(store):

@@ -120,7 +120,8 @@ def test_a_5_gb_kit_downloads_in_constant_memory_resumes_and_verifies(
     assert path.stat().st_size == kit.total_size
     assert 0 < sampler.peak < RSS_LIMIT_MIB, f"worker peak RSS {sampler.peak:.0f} MiB"
     print(
-        f"\n{kit.total_size / 1e9:.2f} GB in {elapsed:.1f} s, worker peak RSS {sampler.peak:.0f} MiB"
+        f"\n{kit.total_size / 1e9:.2f} GB in {elapsed:.1f} s,"
+        f" worker peak RSS {sampler.peak:.0f} MiB"
     )
     described = kit_file_verify(
         path, lambda kid: bytes(verification_key(vendor=vendor, kid=kid).public_key)
