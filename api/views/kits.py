@@ -11,7 +11,7 @@ from airgap.content import KitEmpty
 from airgap.download import kit_serve
 from airgap.models import Kit
 from airgap.selectors import KitNotFound, KitRefused, kit_get, kit_list
-from airgap.services import KitInvalid, kit_create
+from airgap.services import KitInvalid, kit_create, kit_delete
 from api.pagination import LinkCursorPagination
 from api.problems import Unprocessable, problem_response
 from api.views.base import VendorAPIView, valid_input
@@ -94,6 +94,13 @@ class KitDetail(VendorAPIView):
 
     def get(self, request, kit_id):
         return Response(KitSerializer(kit_of(request, kit_id)).data)
+
+    @extend_schema(request=None, responses={204: None})
+    def delete(self, request, kit_id):
+        """Delete the kit (audited): it can no longer be downloaded; deltas built on it
+        keep their own content and name it in their kit.json."""
+        kit_delete(kit=kit_of(request, kit_id))
+        return Response(status=204)
 
 
 class KitDownload(VendorAPIView):

@@ -76,3 +76,13 @@ def test_kits_of_another_customer_are_listed_by_customer(api, vendor, customer, 
     license_grant(other, REPO, "glob:*", name="All")
     kit_create(customer=other)
     assert api.get("/api/v1/kits/?customer=globex").json()["results"] == []
+
+
+def test_deleting_a_kit_is_audited_and_ends_its_downloads(api, customer, license):
+    from customers.models import AuditEvent
+
+    kit = kit_create(customer=customer)
+    assert api.delete(f"/api/v1/kits/{kit.pk}").status_code == 204
+    event = AuditEvent.objects.get(action=AuditEvent.Action.KIT_DELETED)
+    assert event.target == f"kit:{kit.pk}"
+    problem(api.get(f"/api/v1/kits/{kit.pk}/download"), 404)
