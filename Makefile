@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 export PORT
 
-.PHONY: run test lint install install-dev migrate bench bench-s3 bench-analytics bench-api clean worker beat
+.PHONY: run test lint install install-dev migrate bench bench-s3 bench-analytics bench-api bench-kits clean worker beat
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -69,6 +69,9 @@ bench-analytics: install-dev
 
 bench-api: install-dev
 	$(BIN)/python bench/api.py
+
+bench-kits: install-dev
+	$(BIN)/python bench/kits.py
 
 clean:
 	rm -rf $(VENV) .stamp-install .stamp-install-dev staticfiles

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from api.views import audit, branding, content, customers, licenses, tokens, webhooks
+from api.views import audit, branding, content, customers, kits, licenses, tokens, webhooks
 
 urlpatterns = [
     path("customers/", customers.CustomerList.as_view(), name="api-customers"),
@@ -50,6 +50,9 @@ urlpatterns = [
         name="api-grant",
     ),
     path("grants/preview", licenses.GrantPreview.as_view(), name="api-grant-preview"),
+    path("kits/", kits.KitList.as_view(), name="api-kits"),
+    path("kits/<uuid:kit_id>", kits.KitDetail.as_view(), name="api-kit"),
+    path("kits/<uuid:kit_id>/download", kits.KitDownload.as_view(), name="api-kit-download"),
     path("tokens/", tokens.TokenList.as_view(), name="api-tokens"),
     path("tokens/<str:prefix>", tokens.TokenDetail.as_view(), name="api-token"),
     path("repositories/", content.RepositoryList.as_view(), name="api-repositories"),

@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "licensing",
     "portal",
     "analytics",
+    "airgap",
     "webhooks",
     "ops",
     "api",

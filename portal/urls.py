@@ -9,8 +9,10 @@ from portal.views import (
     console_admin,
     console_api_tokens,
     console_customers,
+    console_kits,
     console_webhooks,
     customer,
+    customer_kits,
     public,
     signing_keys,
 )
@@ -33,6 +35,9 @@ urlpatterns = [
     path("tokens/", customer.tokens, name="tokens"),
     path("tokens/<int:token_id>/revoke", customer.token_revoke_view, name="token-revoke"),
     path("team/", customer.team, name="team"),
+    path("kits/", customer_kits.kits, name="kits"),
+    path("kits/<uuid:kit_id>/download", customer_kits.kit_download, name="kit-download"),
+    path("console/kits/", console_kits.kit_list_page, name="console-kits"),
     path("history/", analytics.history, name="history"),
     path("team/<int:member_id>/remove", customer.team_remove, name="team-remove"),
     path(

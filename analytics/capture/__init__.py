@@ -26,17 +26,57 @@ def pull_record(*, request, repository_name: str, reference: str, digest: str, i
     if not settings.ANALYTICS_CAPTURE_ENABLED:
         return
     try:
-        fields = _fields(request, repository_name, reference, digest, index)
-        if not stream.analytics_redis_enabled():
-            if settings.ANALYTICS_OUTBOX_BUFFER_SECONDS > 0:
-                outbox_buffer.add(fields)  # batched: SQLite has one writer at a time
-            else:
-                _outbox_write(fields)
-            ingester_ensure_started()
-        elif not _append(fields):
-            _outbox_write(fields)
+        _write(_fields(request, repository_name, reference, digest, index))
     except Exception:  # a lost analytics event must never turn into a failed pull
         logger.exception("pull event for %s@%s not recorded", repository_name, reference)
+
+
+KIT_USER_AGENT = "distr-kit/"  # + the kit id: how a kit download shows among pulls
+
+
+def kit_pulls_record(
+    *,
+    vendor_slug: str,
+    customer_id: int,
+    kit_id: str,
+    images: list[dict],
+    client_address: str | None,
+) -> None:
+    """A kit download started: one pull of each image it holds (reference = its tag), so
+    version adoption counts air-gapped customers. `images`: repository, tag, digest,
+    media_type (kit.images)."""
+    if not settings.ANALYTICS_CAPTURE_ENABLED:
+        return
+    now = timezone.now()
+    try:
+        for image in images:
+            _write(
+                pull_fields(
+                    vendor_slug=vendor_slug,
+                    customer_id=customer_id,
+                    token_prefix="",
+                    repository=image["repository"],
+                    reference=image["tag"],
+                    digest=image["digest"],
+                    client_address=client_address,
+                    user_agent=f"{KIT_USER_AGENT}{kit_id}",
+                    occurred_at=now,
+                    index="index" in image["media_type"] or "list" in image["media_type"],
+                )
+            )
+    except Exception:  # analytics must never fail a download
+        logger.exception("kit %s: pull events not recorded", kit_id)
+
+
+def _write(fields: dict[str, str]) -> None:
+    if not stream.analytics_redis_enabled():
+        if settings.ANALYTICS_OUTBOX_BUFFER_SECONDS > 0:
+            outbox_buffer.add(fields)  # batched: SQLite has one writer at a time
+        else:
+            _outbox_write(fields)
+        ingester_ensure_started()
+    elif not _append(fields):
+        _outbox_write(fields)
 
 
 def _fields(
