@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "portal",
     "analytics",
     "webhooks",
+    "lifecycle",
     "ops",
     "api",
     "rest_framework",
