@@ -129,3 +129,17 @@ def test_command_dry_run_and_full_storage_scan(client, repo_name, capsys):
     call_command("gc", "--full", "--grace-seconds", "0")
     assert not blob_store().blob_exists(digest_parse(digest))
     assert GcRun.objects.first().objects_orphaned_freed >= 1  # earlier tests leave files too
+
+
+def test_metrics_show_the_last_run(client, repo_name, settings):
+    from django.test import Client
+
+    push_blob(client, repo_name, b"garbage for metrics")
+    age()
+    run = gc_run(grace=HOUR)
+    settings.METRICS_BEARER_TOKEN = ""
+    text = Client().get("/metrics", REMOTE_ADDR="127.0.0.1").content.decode()
+    assert "distr_gc_running 0.0" in text
+    assert f"distr_gc_last_blobs_freed {float(run.blobs_freed)}" in text
+    assert f"distr_gc_last_bytes_freed {float(run.bytes_freed)}" in text
+    assert "distr_gc_last_duration_seconds " in text
