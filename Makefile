@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 export PORT
 
-.PHONY: run test lint install install-dev migrate bench bench-s3 bench-analytics bench-api clean worker beat
+.PHONY: run test lint install install-dev migrate bench bench-s3 bench-analytics bench-api bench-gc clean worker beat
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -69,6 +69,10 @@ bench-analytics: install-dev
 
 bench-api: install-dev
 	$(BIN)/python bench/api.py
+
+# Garbage collection: distr's online GC against `docker-registry garbage-collect`.
+bench-gc: install-dev
+	$(BIN)/python bench/gc.py
 
 clean:
 	rm -rf $(VENV) .stamp-install .stamp-install-dev staticfiles
