@@ -3,6 +3,7 @@
 import datetime
 import json
 import os
+import threading
 
 import pytest
 from django.core.management import call_command
@@ -143,3 +144,40 @@ def test_metrics_show_the_last_run(client, repo_name, settings):
     assert f"distr_gc_last_blobs_freed {float(run.blobs_freed)}" in text
     assert f"distr_gc_last_bytes_freed {float(run.bytes_freed)}" in text
     assert "distr_gc_last_duration_seconds " in text
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_push_holding_the_link_wins_gc_skips_it(client, repo_name):
+    """The manifest PUT's lock (FOR NO KEY UPDATE on the links it references) is held in
+    another connection while GC sweeps: GC skips the blob instead of waiting or deleting."""
+    from django.db import connection, connections, transaction
+
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks: PostgreSQL only (SQLite has one writer: the lock is the database)")
+    digest = push_blob(client, repo_name, b"about to be referenced")["digest"]
+    age()
+    locked, release = threading.Event(), threading.Event()
+
+    def push_in_progress():
+        try:
+            with transaction.atomic():
+                list(
+                    RepositoryBlob.objects.select_for_update(of=("self",), no_key=True).filter(
+                        blob_id=digest
+                    )
+                )
+                locked.set()
+                release.wait(30)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=push_in_progress)
+    thread.start()
+    assert locked.wait(30)
+    try:
+        run = gc_run(grace=HOUR)
+    finally:
+        release.set()
+        thread.join(30)
+    assert run.skipped_busy >= 1 and stored(digest)
+    assert gc_run(grace=HOUR).blobs_freed >= 1 and not stored(digest)  # the lock is gone
