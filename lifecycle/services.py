@@ -1,5 +1,6 @@
 """Retention rules: create, change, delete (audited), and apply (docs/gc.md)."""
 
+import logging
 import re
 
 from django.core.exceptions import ValidationError
@@ -11,6 +12,8 @@ from lifecycle.models import RetentionRule
 from lifecycle.selectors import RetentionPlan, retention_plan, rule_repositories
 from registry.errors import RegistryError
 from registry.services.manifests import manifest_delete
+
+log = logging.getLogger(__name__)
 
 _FIELDS = (
     "repository_pattern",
@@ -118,7 +121,10 @@ def retention_apply_all(*, actor: str = "") -> int:
     """Apply every vendor's rules (the lifecycle task); returns how many rules ran."""
     rules = list(RetentionRule.objects.select_related("vendor"))
     for rule in rules:
-        retention_apply(rule=rule, actor=actor)
+        try:
+            retention_apply(rule=rule, actor=actor)
+        except Exception:  # one vendor's broken rule must not stop the others' (or GC)
+            log.exception("retention rule %s failed", rule.id)
     return len(rules)
 
 
