@@ -136,3 +136,22 @@ def test_rules_are_validated_and_every_change_is_audited(vendor):
         and rows[1].details["after"]["keep_newest"] == 3
     )
     assert all(r.actor == "user:1" for r in rows)
+
+
+def test_the_beat_task_applies_rules_then_collects(client, vendor, repo_name, settings):
+    from lifecycle.tasks import lifecycle_run
+    from registry.models import GcRun
+
+    for tag in ["1.0", "2.0"]:
+        push(client, repo_name, tag)
+    retention_rule_create(vendor=vendor, repository_pattern="**", keep_newest=1)
+    settings.GC_GRACE_SECONDS = 0
+    lifecycle_run()
+    assert list(Tag.objects.filter(repository__name=repo_name).values_list("name", flat=True)) == [
+        "2.0"
+    ]
+    run = GcRun.objects.get()
+    assert run.status == GcRun.Status.FINISHED and run.manifests_freed == 1
+    assert AuditEvent.objects.filter(
+        action=AuditEvent.Action.RETENTION_APPLIED, actor="task:lifecycle_run"
+    ).exists()
