@@ -355,3 +355,15 @@ def daily_rollups(
 
 def customer_by_slug(*, vendor: Vendor, slug: str) -> Customer | None:
     return Customer.objects.filter(vendor_id=vendor.id, slug=slug).first()
+
+
+def tags_last_pulled(*, vendor: Vendor, repository: str) -> dict[str, datetime.date]:
+    """Each tag's last day with a pull in `repository` (from the daily rollups; storage
+    lifecycle's "not pulled for D days" rule reads it)."""
+    return dict(
+        _rollups(vendor=vendor, repository=repository)
+        .exclude(tag="")
+        .values("tag")
+        .annotate(last=Max("day"))
+        .values_list("tag", "last")
+    )

@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "analytics",
     "airgap",
     "webhooks",
+    "lifecycle",
     "ops",
     "api",
     "rest_framework",
@@ -393,7 +394,21 @@ WEBHOOK_LICENSE_EXPIRED_LOOKBACK_DAYS = env.int("WEBHOOK_LICENSE_EXPIRED_LOOKBAC
 WEBHOOK_SEND_ON_COMMIT = env.bool("WEBHOOK_SEND_ON_COMMIT", default=True)
 WEBHOOK_TEST_PAUSE_SECONDS = env.float("WEBHOOK_TEST_PAUSE_SECONDS", default=0.0)  # tests only
 
+# Storage lifecycle (docs/gc.md): garbage collection keeps anything younger than the grace
+# period (a blob uploaded for a manifest PUT that has not come yet), runs every interval on
+# the beat together with retention rules, sweeps this many candidates per transaction, and
+# takes over from a run whose heartbeat is this old (its process died).
+GC_GRACE_SECONDS = env.int("GC_GRACE_SECONDS", default=24 * 3600)
+GC_INTERVAL_SECONDS = env.float("GC_INTERVAL_SECONDS", default=3600.0)
+GC_BATCH_SIZE = env.int("GC_BATCH_SIZE", default=200)
+GC_STALE_SECONDS = env.int("GC_STALE_SECONDS", default=300)
+
 CELERY_BEAT_SCHEDULE = {
+    "lifecycle-run": {
+        "task": "lifecycle.tasks.lifecycle_run",
+        "schedule": GC_INTERVAL_SECONDS,
+        "options": {"expires": GC_INTERVAL_SECONDS},
+    },
     "webhooks-send-due": {
         "task": "webhooks.tasks.deliveries_send_due",
         "schedule": WEBHOOK_SWEEP_INTERVAL_SECONDS,

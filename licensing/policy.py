@@ -7,7 +7,9 @@ from licensing.selectors import (
     entitlement_get,
     licensed_repository_names,
     pull_check,
+    repository_entitled,
 )
+from registry.models import Repository
 
 
 class LicensePolicy:
@@ -36,3 +38,7 @@ class LicensePolicy:
 
     def repository_names(self, *, customer_id) -> set[str]:
         return licensed_repository_names(customer_id=customer_id)
+
+    def pinned_manifests(self, *, repository_id) -> frozenset[str]:
+        repository = Repository.objects.get(pk=repository_id)
+        return repository_entitled(repository=repository).manifests

@@ -367,3 +367,43 @@ def customers_with_active_license(*, vendor_id: int, today: datetime.date) -> di
         if _is_active(license, today):
             active.setdefault(license.customer_id, []).append(license.name)
     return active
+
+
+@dataclass(frozen=True)
+class RepositoryEntitled:
+    """What any active license of any customer entitles in one repository: what storage
+    lifecycle (garbage collection, retention rules) must not remove (docs/gc.md)."""
+
+    tags: frozenset[str]  # current tags an active grant's rule covers
+    manifests: frozenset[str]  # digests entitled through tag history, with their closure
+
+
+def repository_entitled(*, repository: Repository) -> RepositoryEntitled:
+    """The union over every customer's active grants covering `repository`. Suspended
+    customers count: a suspension is lifted without the vendor pushing again."""
+    today = timezone.localdate()
+    grants = [
+        g
+        for g in LicenseGrant.objects.select_related("license").filter(
+            license__vendor_id=repository.vendor_id
+        )
+        if _is_active(g.license, today)
+        and repository_pattern_matches(g.repository_name, repository.name)
+    ]
+    if not grants:
+        return RepositoryEntitled(tags=frozenset(), manifests=frozenset())
+    graph = repository_graph(repository_id=repository.id)
+    roots: set[str] = set()
+    with_referrers: set[str] = set()
+    for tag, digest, since, until in graph.tag_history:
+        for grant in grants:
+            if rule_matches(grant.rule, grant.pattern, tag) and _overlaps(
+                grant.license, since, until
+            ):
+                roots.add(digest)
+                if grant.include_referrers:
+                    with_referrers.add(digest)
+    tags = frozenset(
+        t for t in graph.tags if any(rule_matches(g.rule, g.pattern, t) for g in grants)
+    )
+    return RepositoryEntitled(tags=tags, manifests=frozenset(_walk(roots, with_referrers, graph)))

@@ -47,6 +47,7 @@ class SharedStateCollector:
         )
         uploads.add_metric([], Upload.objects.count())
         yield uploads
+        yield from _gc_gauges()
         broker = getattr(settings, "CELERY_BROKER_URL", "") or settings.REDIS_URL
         if broker.startswith(("redis://", "rediss://")):
             queue = GaugeMetricFamily(
@@ -56,6 +57,36 @@ class SharedStateCollector:
             name = settings.CELERY_TASK_DEFAULT_QUEUE
             queue.add_metric([name], _redis_llen(broker, name))
             yield queue
+
+
+def _gc_gauges():
+    """The last finished garbage-collection run's figures and whether one runs now
+    (registry/gc/, docs/gc.md)."""
+    from registry.gc import gc_last_finished
+    from registry.models import GcRun
+
+    running = GaugeMetricFamily("distr_gc_running", "1 while a garbage-collection run is alive")
+    running.add_metric([], float(GcRun.objects.filter(status=GcRun.Status.RUNNING).exists()))
+    yield running
+    last = gc_last_finished()
+    figures = {
+        "manifests_examined": "Manifests the last GC run examined",
+        "manifests_freed": "Manifests the last GC run deleted",
+        "blobs_examined": "Blobs the last GC run examined",
+        "bytes_examined": "Bytes of the blobs the last GC run examined",
+        "blobs_freed": "Blobs the last GC run deleted",
+        "bytes_freed": "Bytes the last GC run freed",
+        "duration_seconds": "How long the last GC run took",
+    }
+    for name, help_text in figures.items():
+        gauge = GaugeMetricFamily(f"distr_gc_last_{name}", help_text)
+        gauge.add_metric([], float(getattr(last, name) or 0) if last else float("nan"))
+        yield gauge
+    finished = GaugeMetricFamily(
+        "distr_gc_last_finished_timestamp_seconds", "When the last GC run finished (Unix time)"
+    )
+    finished.add_metric([], last.finished_at.timestamp() if last else float("nan"))
+    yield finished
 
 
 def _redis_llen(url: str, key: str) -> float:

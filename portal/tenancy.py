@@ -31,6 +31,7 @@ STAFF_PERMISSIONS = {
     "staff.manage": {"admin"},
     "webhooks.manage": {"admin"},  # a webhook can send the vendor's events anywhere
     "signing_keys.manage": {"admin"},  # what the vendor's kits and license keys trust
+    "storage.manage": {"admin"},  # retention rules delete tags and manifests
 }
 
 

@@ -10,6 +10,7 @@ from portal.views import (
     console_api_tokens,
     console_customers,
     console_kits,
+    console_storage,
     console_webhooks,
     customer,
     customer_kits,
@@ -179,6 +180,17 @@ urlpatterns = [
         "console/staff/invitations/<int:invitation_id>/revoke",
         console_admin.staff_invitation_revoke,
         name="console-staff-invitation-revoke",
+    ),
+    path("console/storage/", console_storage.storage_page, name="console-storage"),
+    path(
+        "console/storage/rules/<int:rule_id>/",
+        console_storage.rule_preview,
+        name="console-retention-rule",
+    ),
+    path(
+        "console/storage/rules/<int:rule_id>/delete",
+        console_storage.rule_delete,
+        name="console-retention-rule-delete",
     ),
     path("console/webhooks/", console_webhooks.webhook_list, name="console-webhooks"),
     path(

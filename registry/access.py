@@ -90,6 +90,10 @@ class EntitlementPolicy(Protocol):
     def repository_names(self, *, customer_id: int) -> set[str]:
         """Existing repositories the customer is entitled to now."""
 
+    def pinned_manifests(self, *, repository_id: int) -> frozenset[str] | None:
+        """Digests any active license entitles any customer to in the repository, tag
+        history included: garbage collection keeps them (registry/gc/)."""
+
 
 class _NothingEntitled:
     def denial(self, **_) -> str:
@@ -102,6 +106,9 @@ class _NothingEntitled:
 
     def repository_names(self, **_) -> set[str]:
         return set()
+
+    def pinned_manifests(self, **_) -> None:
+        return None  # unknown: garbage collection keeps every digest tag history names
 
 
 _policy: EntitlementPolicy = _NothingEntitled()
@@ -275,3 +282,8 @@ def _name_is_valid(name: str) -> bool:
     except NameInvalid:
         return False
     return True
+
+
+def pinned_manifests(*, repository_id: int) -> frozenset[str] | None:
+    """What garbage collection must keep for licenses' sake (None: keep all tag history)."""
+    return _policy.pinned_manifests(repository_id=repository_id)

@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from registry.models import Blob, Manifest, Repository, Tag, Upload
+from registry.models import Blob, GcRun, Manifest, Repository, Tag, Upload
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -42,3 +42,12 @@ class TagAdmin(ReadOnlyAdmin):
 @admin.register(Upload)
 class UploadAdmin(ReadOnlyAdmin):
     list_display = ["id", "repository", "size", "created_at", "updated_at"]
+
+
+@admin.register(GcRun)
+class GcRunAdmin(ReadOnlyAdmin):
+    list_display = ["id", "status", "dry_run", "started_at", "finished_at", "bytes_freed"]
+    list_filter = ["status", "dry_run"]
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # the console and /metrics read the runs' history

@@ -161,3 +161,47 @@ class TagHistory(models.Model):
 
     def __str__(self) -> str:
         return f"{self.tag} -> {self.digest}"
+
+
+class GcRun(models.Model):
+    """One garbage-collection run (registry/gc/, docs/gc.md): its progress while it runs and
+    its figures after. The store is install-wide, so a run is too; `freed_by_vendor` says
+    which vendors' links and manifests it removed ({vendor id: bytes})."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running"
+        FINISHED = "finished"
+        INTERRUPTED = "interrupted"  # its process died (SIGKILL, OOM); the next run redoes it
+        FAILED = "failed"
+
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING)
+    dry_run = models.BooleanField(default=False)
+    full = models.BooleanField(default=False)  # also listed the storage for orphan objects
+    phase = models.CharField(max_length=32, blank=True)
+    grace_seconds = models.PositiveIntegerField()
+    started_at = models.DateTimeField(auto_now_add=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    manifests_examined = models.BigIntegerField(default=0)
+    manifests_freed = models.BigIntegerField(default=0)
+    blobs_examined = models.BigIntegerField(default=0)
+    bytes_examined = models.BigIntegerField(default=0)
+    blobs_freed = models.BigIntegerField(default=0)
+    bytes_freed = models.BigIntegerField(default=0)
+    objects_orphaned_freed = models.BigIntegerField(default=0)  # objects with no row (--full)
+    skipped_busy = models.BigIntegerField(default=0)  # candidates a push held: left for later
+    freed_by_vendor = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        indexes = [models.Index(fields=["status"])]
+
+    def __str__(self) -> str:
+        return f"gc {self.id} {self.status}"
+
+    @property
+    def duration_seconds(self) -> float | None:
+        if self.finished_at is None:
+            return None
+        return (self.finished_at - self.started_at).total_seconds()

@@ -13,6 +13,7 @@ Blob GETs answer with the open file (`blob_response`): gunicorn hands it to send
 also for a Range, so no Python loop copies blob bytes.
 """
 
+import datetime
 import fcntl
 import os
 import shutil
@@ -88,6 +89,31 @@ class BlobStore:
 
     def blob_delete(self, digest: Digest) -> None:
         self.storage.delete(self.blob_key(digest))
+
+    # garbage collection (registry/gc/) ------------------------------------------------------
+    def blob_modified_at(self, digest: Digest):
+        """When the blob's object was last written (None: no object)."""
+        try:
+            mtime = self._path(self.blob_key(digest)).stat().st_mtime
+        except FileNotFoundError:
+            return None
+        return datetime.datetime.fromtimestamp(mtime, datetime.UTC)
+
+    def blobs_delete(self, digests: list[Digest]) -> None:
+        for digest in digests:
+            self.blob_delete(digest)  # a missing file is not an error (FileSystemStorage)
+
+    def blob_objects(self):
+        """(digest, size, modified) of every committed blob object, in no set order."""
+        root = self._path("blobs")
+        if not root.is_dir():
+            return
+        for algorithm in os.scandir(root):
+            for prefix in os.scandir(algorithm.path):
+                for entry in os.scandir(prefix.path):
+                    stat = entry.stat()
+                    modified = datetime.datetime.fromtimestamp(stat.st_mtime, datetime.UTC)
+                    yield f"{algorithm.name}:{entry.name}", stat.st_size, modified
 
     # uploads ------------------------------------------------------------------------------
     def upload_create(self, upload_id) -> None:

@@ -137,6 +137,36 @@ class S3BlobStore:
     def blob_delete(self, digest: Digest) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=self.key(self.blob_key(digest)))
 
+    # garbage collection (registry/gc/) ------------------------------------------------------
+    def blob_modified_at(self, digest: Digest):
+        """When the blob's object was last written (None: no object)."""
+        try:
+            head = self.client.head_object(Bucket=self.bucket, Key=self.key(self.blob_key(digest)))
+        except ClientError as error:
+            if _status(error) == 404:
+                return None
+            raise
+        return head["LastModified"]
+
+    def blobs_delete(self, digests: list[Digest]) -> None:
+        """One DeleteObjects request per 1,000 keys (a missing key is not an error)."""
+        for start in range(0, len(digests), 1000):
+            keys = [{"Key": self.key(self.blob_key(d))} for d in digests[start : start + 1000]]
+            answer = self.client.delete_objects(
+                Bucket=self.bucket, Delete={"Objects": keys, "Quiet": True}
+            )
+            if answer.get("Errors"):
+                raise RuntimeError(f"S3 refused deletes: {answer['Errors'][:3]}")
+
+    def blob_objects(self):
+        """(digest, size, modified) of every committed blob object (one LIST per 1,000)."""
+        prefix = self.key("blobs/")
+        paginator = self.client.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
+            for item in page.get("Contents", []):
+                algorithm, _, hex_ = item["Key"][len(prefix) :].split("/", 2)
+                yield f"{algorithm}:{hex_}", item["Size"], item["LastModified"]
+
     def blob_redirect_url(self, digest: Digest) -> str | None:
         """A short-lived presigned GET, or None when redirects are switched off."""
         if not settings.S3_REDIRECT:

@@ -16,6 +16,7 @@ LAYERS: dict[str, set[str]] = {
     "analytics": {"core", "customers", "signing", "registry", "licensing"},
     "airgap": {"core", "customers", "signing", "registry", "licensing", "analytics"},
     "webhooks": {"core", "customers", "signing", "registry", "licensing", "analytics"},
+    "lifecycle": {"core", "customers", "signing", "registry", "licensing", "analytics"},
     "portal": {
         "core",
         "customers",
@@ -25,6 +26,7 @@ LAYERS: dict[str, set[str]] = {
         "analytics",
         "airgap",
         "webhooks",
+        "lifecycle",
     },
     "api": {
         "core",
@@ -35,6 +37,7 @@ LAYERS: dict[str, set[str]] = {
         "analytics",
         "airgap",
         "webhooks",
+        "lifecycle",
         "portal",
     },
     "ops": {"core", "customers", "registry"},
@@ -47,6 +50,7 @@ LAYERS: dict[str, set[str]] = {
         "analytics",
         "airgap",
         "webhooks",
+        "lifecycle",
         "portal",
         "ops",
         "api",
