@@ -68,3 +68,11 @@ def immutable_refusal_record(*, repository: Repository, error: TagImmutable, act
             "window_seconds": REFUSAL_AUDIT_WINDOW_SECONDS,
         },
     )
+
+
+def immutable_rule_list(*, vendor_id: int):
+    return ImmutableTagRule.objects.filter(vendor_id=vendor_id).order_by("id")
+
+
+def immutable_rule_get(*, vendor_id: int, rule_id: int) -> ImmutableTagRule | None:
+    return ImmutableTagRule.objects.filter(vendor_id=vendor_id, pk=rule_id).first()

@@ -16,6 +16,7 @@ from api.pagination import LinkCursorPagination
 from api.problems import Unprocessable
 from api.views.base import VendorAPIView, valid_input
 from core.tag_rules import RuleInvalid
+from registry.immutability import immutable_rule_list
 from registry.models import ImmutableTagRule
 from registry.services.guards import (
     immutable_rule_create,
@@ -50,7 +51,7 @@ class ImmutableTagRuleList(ListModelMixin, VendorAPIView):
     ordering = "id"
 
     def get_queryset(self):
-        return ImmutableTagRule.objects.filter(vendor=self.request.vendor)
+        return immutable_rule_list(vendor_id=self.request.vendor.id)
 
     def get(self, request):
         return self.list(request)

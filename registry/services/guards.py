@@ -2,14 +2,18 @@
 same transaction. A vendor's rules are read per request (registry/immutability.py), so a
 change counts in every process from the next request."""
 
+import datetime
+
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from core.globs import glob_to_regex
 from core.tag_rules import RuleInvalid, rule_parse
 from customers.models import AuditEvent, Vendor
 from customers.services import audit_record
-from registry.models import ImmutableTagRule, StorageQuota
+from registry.models import ImmutableTagRule, StorageQuota, StorageSnapshot
 from registry.names import NAME_MAX_LENGTH
+from registry.usage import vendor_storage
 
 _PATTERN_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789._-/*?")
 
@@ -117,3 +121,19 @@ def quota_set(*, vendor: Vendor, limit_bytes: int | None, actor: str = "") -> No
         target=vendor.slug,
         details={"limit_bytes": limit_bytes, "before": before},
     )
+
+
+def storage_snapshots_take(*, day: datetime.date | None = None) -> int:
+    """Record every vendor's storage for `day` (today, UTC): one row per vendor and day,
+    upserted, so the hourly beat run keeps today's row current and a rerun never adds
+    one. Derived figures, not a change anyone made: not audited. Returns vendors done."""
+    day = day or timezone.now().date()
+    vendors = list(Vendor.objects.values_list("id", flat=True))
+    for vendor_id in vendors:
+        used = vendor_storage(vendor_id=vendor_id)
+        StorageSnapshot.objects.update_or_create(
+            vendor_id=vendor_id,
+            day=day,
+            defaults={"bytes_stored": used["bytes"], "blob_count": used["blobs"]},
+        )
+    return len(vendors)
