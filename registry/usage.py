@@ -105,14 +105,33 @@ def quota_limit(*, vendor_id: int) -> int | None:
     )
 
 
+# The quota check's bound (below): recounted exactly at least this often.
+QUOTA_RECOUNT_SECONDS = 10
+
+
 def quota_refuse_if_over(*, repository: Repository, incoming: int, actor: str = "") -> None:
     """Refuse (QuotaExceeded, audited) when the vendor's stored bytes plus `incoming` would
-    pass its quota. No quota: one indexed query and nothing else."""
+    pass its quota. No quota: one indexed query and nothing else.
+
+    Recounting a large vendor's usage costs a scan of its blob links, too much for every
+    request of every push. So the shared cache holds the last exact count (for at most
+    QUOTA_RECOUNT_SECONDS) plus the bytes admitted since: while that upper bound leaves
+    room, the request goes ahead without a recount; when it does not, usage is recounted
+    exactly and decides. A refusal is therefore always decided on the exact figure."""
     limit = quota_limit(vendor_id=repository.vendor_id)
     if limit is None:
         return
+    window = int(time.time()) // QUOTA_RECOUNT_SECONDS
+    base_key = f"registry:usage:{repository.vendor_id}:{window}"
+    admitted_key = f"{base_key}:admitted"
+    base = cache.get(base_key)
+    if base is not None and base + (cache.get(admitted_key) or 0) + incoming <= limit:
+        _admit(admitted_key, incoming)
+        return
     used = vendor_storage(vendor_id=repository.vendor_id)["bytes"]
+    cache.set_many({base_key: used, admitted_key: 0}, QUOTA_RECOUNT_SECONDS * 2)
     if used + incoming <= limit:
+        _admit(admitted_key, incoming)
         return
     error = QuotaExceeded(
         f"storage quota of {repository.vendor.slug} exceeded: {used} of {limit} bytes used, "
@@ -121,6 +140,15 @@ def quota_refuse_if_over(*, repository: Repository, incoming: int, actor: str = 
     )
     _refusal_record(repository, error, actor)
     raise error
+
+
+def _admit(key: str, incoming: int) -> None:
+    if not incoming:
+        return
+    try:
+        cache.incr(key, incoming)
+    except ValueError:  # expired meanwhile: the next check recounts anyway
+        pass
 
 
 def _refusal_record(repository: Repository, error: QuotaExceeded, actor: str) -> None:
