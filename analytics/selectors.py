@@ -367,3 +367,20 @@ def tags_last_pulled(*, vendor: Vendor, repository: str) -> dict[str, datetime.d
         .annotate(last=Max("day"))
         .values_list("tag", "last")
     )
+
+
+def last_pull_days(*, vendor: Vendor) -> dict[tuple[str, str], datetime.date]:
+    """The last UTC day each (repository, tag) and each (repository, digest) was pulled,
+    from the daily rollups: a tag pulled by name, or its manifest pulled by digest."""
+    last: dict[tuple[str, str], datetime.date] = {}
+    rows = (
+        PullRollup.objects.filter(vendor=vendor)
+        .values("repository", "tag", "digest")
+        .annotate(last=Max("day"))
+        .order_by()
+    )
+    for r in rows:
+        for key in ((r["repository"], r["tag"]), (r["repository"], r["digest"])):
+            if key[1] and (key not in last or last[key] < r["last"]):
+                last[key] = r["last"]
+    return last

@@ -272,3 +272,36 @@ class WebhookDeliverySerializer(serializers.Serializer):
     next_attempt_at = serializers.DateTimeField(allow_null=True)
     created_at = serializers.DateTimeField()
     delivered_at = serializers.DateTimeField(allow_null=True)
+
+
+class ImmutableTagRuleSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    repository_pattern = serializers.CharField(
+        max_length=255, help_text="path glob inside the vendor's namespace: app, charts/*, **"
+    )
+    tag_rule = serializers.CharField(
+        max_length=255, help_text="exact:TAG, glob:PATTERN or semver:RANGE (semver:>=0: releases)"
+    )
+    created_at = serializers.DateTimeField(read_only=True)
+    updated_at = serializers.DateTimeField(read_only=True)
+
+
+class ImmutableTagRuleUpdateSerializer(serializers.Serializer):
+    repository_pattern = serializers.CharField(max_length=255, required=False)
+    tag_rule = serializers.CharField(max_length=255, required=False)
+
+
+class RepositoryStorageSerializer(serializers.Serializer):
+    repository = serializers.CharField()
+    linked = serializers.IntegerField(help_text="bytes of every blob the repository links")
+    attributable = serializers.IntegerField(
+        help_text="bytes of blobs no other repository of the vendor links"
+    )
+    blobs = serializers.IntegerField()
+
+
+class StorageSerializer(serializers.Serializer):
+    bytes_stored = serializers.IntegerField(help_text="each blob once, plus uploads in progress")
+    blobs = serializers.IntegerField()
+    quota_bytes = serializers.IntegerField(allow_null=True)
+    repositories = RepositoryStorageSerializer(many=True)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from api.views import audit, branding, content, customers, kits, licenses, tokens, webhooks
+from api.views import audit, branding, content, customers, guards, kits, licenses, tokens, webhooks
 
 urlpatterns = [
     path("customers/", customers.CustomerList.as_view(), name="api-customers"),
@@ -65,6 +65,13 @@ urlpatterns = [
         content.ManifestDetail.as_view(),
         name="api-manifest",
     ),
+    path("immutable-tag-rules/", guards.ImmutableTagRuleList.as_view(), name="api-immutable-rules"),
+    path(
+        "immutable-tag-rules/<int:rule_id>",
+        guards.ImmutableTagRuleDetail.as_view(),
+        name="api-immutable-rule",
+    ),
+    path("storage", guards.StorageDetail.as_view(), name="api-storage"),
     path("audit-events/", audit.AuditEventList.as_view(), name="api-audit-events"),
     path("branding", branding.BrandingDetail.as_view(), name="api-branding"),
     path("webhooks/", webhooks.WebhookList.as_view(), name="api-webhooks"),

@@ -439,6 +439,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 3600.0,
         "options": {"expires": 3600},
     },
+    "registry-storage-snapshots": {  # storage over time (docs/storage-insight.md)
+        "task": "registry.tasks.storage_snapshots_take",
+        "schedule": 3600.0,
+        "options": {"expires": 3600},
+    },
     "analytics-retention": {
         "task": "analytics.tasks.pull_events_prune",
         "schedule": 3600.0,

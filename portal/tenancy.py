@@ -24,6 +24,7 @@ STAFF_PERMISSIONS = {
     "licenses.manage": {"maintainer", "admin"},
     "users.invite": {"maintainer", "admin"},
     "repositories.manage": {"maintainer", "admin"},
+    "immutable_rules.manage": {"admin"},  # what nobody may move or delete afterwards
     "tokens.manage": {"maintainer", "admin"},
     # API tokens act for the whole vendor (a write token can do what an admin does).
     "api_tokens.manage": {"admin"},

@@ -92,6 +92,29 @@ RouteUnknown = _error("RouteUnknown", "NOT_FOUND", 404, "no such registry endpoi
 # blob). The spec names no code for it; 405 UNSUPPORTED is what its conformance suite
 # accepts from a registry that refuses a delete, and the message says what to delete first.
 ContentInUse = _error("ContentInUse", "UNSUPPORTED", 405, "content is referenced by a manifest")
+
+
+class TagImmutable(Denied):
+    """A push that would move, or a delete that would remove, a tag an immutable-tag rule
+    covers. The message names the rule (docs/registry.md, "Immutable tags")."""
+
+    default_message = "the tag is immutable"
+
+    def __init__(self, message: str, *, rule_id: int, repository_name: str, tag: str):
+        super().__init__(
+            message, detail={"rule": rule_id, "repository": repository_name, "tag": tag}
+        )
+        self.rule_id, self.repository_name, self.tag = rule_id, repository_name, tag
+
+
+class QuotaExceeded(Denied):
+    """The vendor's storage quota would be passed: refused before the bytes are stored
+    (docs/registry.md, "Quotas"). DENIED, not TOOMANYREQUESTS: retrying does not help
+    until something is deleted or the quota raised."""
+
+    default_message = "storage quota exceeded"
+
+
 TooManyRequests = _error("TooManyRequests", "TOOMANYREQUESTS", 429, "too many requests")
 
 

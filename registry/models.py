@@ -205,3 +205,62 @@ class GcRun(models.Model):
         if self.finished_at is None:
             return None
         return (self.finished_at - self.started_at).total_seconds()
+
+
+class ImmutableTagRule(models.Model):
+    """Tags that never move or go once pushed: the repositories it covers (a glob of the
+    path inside the vendor's namespace, core/globs.py: `app`, `charts/*`, `**`) and the
+    tags (a tag rule, core/tag_rules.py: `semver:>=0`, `glob:v*`, `exact:stable`)."""
+
+    vendor = models.ForeignKey(
+        "customers.Vendor", on_delete=models.CASCADE, related_name="immutable_tag_rules"
+    )
+    repository_pattern = models.CharField(max_length=255)
+    tag_rule = models.CharField(max_length=255)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["vendor", "repository_pattern", "tag_rule"],
+                name="immutable_tag_rule_unique",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.repository_pattern} {self.tag_rule}"
+
+
+class StorageQuota(models.Model):
+    """How many bytes a vendor may store (each blob counted once, docs/registry.md)."""
+
+    vendor = models.OneToOneField(
+        "customers.Vendor", on_delete=models.CASCADE, related_name="storage_quota"
+    )
+    limit_bytes = models.BigIntegerField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.vendor_id}: {self.limit_bytes}"
+
+
+class StorageSnapshot(models.Model):
+    """A vendor's storage on one day, written by the daily snapshot task (storage over time)."""
+
+    vendor = models.ForeignKey(
+        "customers.Vendor", on_delete=models.CASCADE, related_name="storage_snapshots"
+    )
+    day = models.DateField()
+    bytes_stored = models.BigIntegerField()
+    blob_count = models.IntegerField()
+
+    class Meta:
+        ordering = ["day"]
+        constraints = [
+            models.UniqueConstraint(fields=["vendor", "day"], name="storage_snapshot_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.vendor_id} {self.day}: {self.bytes_stored}"

@@ -258,10 +258,18 @@ class BlobUploadView(RegistryView):
         if "digest" in request.GET:
             expected = digest_parse(request.GET["digest"])
             blob = blob_upload_monolithic(
-                repository=repository, chunks=request_body_chunks(request), expected=expected
+                repository=repository,
+                chunks=request_body_chunks(request),
+                expected=expected,
+                declared_bytes=request_content_length(request),
+                actor=request.principal.actor,
             )
             return blob_created(name, blob.digest)
-        upload = upload_start(repository=repository)
+        upload = upload_start(
+            repository=repository,
+            declared_bytes=request_content_length(request),
+            actor=request.principal.actor,
+        )
         return upload_accepted(upload)
 
     def _mount(self, request, repository):
@@ -292,7 +300,11 @@ class BlobUploadSessionView(RegistryView):
         upload = selectors.upload_get(repository_name=name, upload_id=upload_id)
         content_range = content_range_parse(request.headers.get("Content-Range"))
         upload = upload_append_chunk(
-            upload=upload, chunks=request_body_chunks(request), content_range=content_range
+            upload=upload,
+            chunks=request_body_chunks(request),
+            content_range=content_range,
+            declared_bytes=request_content_length(request),
+            actor=request.principal.actor,
         )
         return upload_accepted(upload)
 
@@ -301,7 +313,13 @@ class BlobUploadSessionView(RegistryView):
         if "digest" not in request.GET:
             raise DigestInvalid("the digest query parameter is required to finish an upload")
         expected = digest_parse(request.GET["digest"])
-        blob = upload_finish(upload=upload, chunks=request_body_chunks(request), expected=expected)
+        blob = upload_finish(
+            upload=upload,
+            chunks=request_body_chunks(request),
+            expected=expected,
+            declared_bytes=request_content_length(request),
+            actor=request.principal.actor,
+        )
         return blob_created(name, blob.digest)
 
     def delete(self, request, name, upload_id):

@@ -6,7 +6,7 @@ from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.mixins import ListModelMixin
 from rest_framework.response import Response
 
@@ -15,7 +15,7 @@ from api.pagination import LinkCursorPagination
 from api.problems import Conflict, Unprocessable
 from api.views.base import VendorAPIView
 from portal.inventory import tag_summaries
-from registry.errors import ContentInUse, ManifestUnknown, RegistryError
+from registry.errors import ContentInUse, ManifestUnknown, RegistryError, TagImmutable
 from registry.models import Repository, RepositoryBlob, Tag
 from registry.services.manifests import manifest_delete
 
@@ -84,6 +84,8 @@ def _delete(request, name: str, reference: str) -> None:
         manifest_delete(repository=repository, reference=reference)
     except ManifestUnknown:
         raise NotFound(f"{reference[:200]!r} not found in {name}") from None
+    except TagImmutable as exc:  # an immutable-tag rule covers it: the message names it
+        raise PermissionDenied(exc.message) from None
     except ContentInUse as exc:  # an index still names it
         raise Conflict(str(exc)) from None
     except RegistryError as exc:  # a malformed reference

@@ -14,7 +14,9 @@ from registry.errors import (
     ManifestBlobUnknown,
     ManifestInvalid,
     ManifestUnknown,
+    TagImmutable,
 )
+from registry.immutability import immutable_refusal_record, immutable_refuse_if_covered
 from registry.manifests import ParsedManifest, manifest_parse
 from registry.models import (
     Manifest,
@@ -26,6 +28,7 @@ from registry.models import (
 )
 from registry.names import reference_is_digest, tag_validate
 from registry.services.repositories import repository_get_or_create
+from registry.usage import quota_refuse_if_over
 
 
 def manifest_put(
@@ -66,7 +69,15 @@ def manifest_put(
     repository = repository or repository_get_or_create(
         vendor_id=vendor_id, repository_name=repository_name
     )
+    quota_refuse_if_over(repository=repository, incoming=0, actor=actor)
+    try:
+        return _manifest_store(repository, digest, parsed, raw, tag, actor)
+    except TagImmutable as error:  # rolled back; the refusal's audit row must stay
+        immutable_refusal_record(repository=repository, error=error, actor=actor)
+        raise
 
+
+def _manifest_store(repository, digest, parsed, raw, tag, actor):
     with transaction.atomic():
         blob_ids = _check_blobs_present(repository, parsed)
         children = _check_children_present(repository, parsed)
@@ -135,7 +146,8 @@ def _tag_point(*, repository: Repository, name: str, manifest: Manifest, actor: 
     now = timezone.now()
     if current is not None:
         if current.manifest_id == manifest.id:
-            return
+            return  # the identical digest again: allowed even on an immutable tag
+        immutable_refuse_if_covered(repository=repository, tag=name, doing="be moved")
         previous = current.manifest.digest
         current.manifest = manifest
         current.save(update_fields=["manifest", "updated_at"])
@@ -166,7 +178,17 @@ def _audit(repository: Repository, action: str, actor: str, what: str, details=N
 
 
 def manifest_delete(*, repository: Repository, reference: str, actor: str = "") -> None:
-    """By digest: delete the manifest and every tag on it. By tag: remove only the tag."""
+    """By digest: delete the manifest and every tag on it. By tag: remove only the tag.
+    Refused (TagImmutable) when an immutable-tag rule covers the tag, or any tag on the
+    manifest."""
+    try:
+        _manifest_delete(repository, reference, actor)
+    except TagImmutable as error:
+        immutable_refusal_record(repository=repository, error=error, actor=actor)
+        raise
+
+
+def _manifest_delete(repository: Repository, reference: str, actor: str) -> None:
     with transaction.atomic():
         if reference_is_digest(reference):
             digest_parse(reference)
@@ -184,12 +206,18 @@ def manifest_delete(*, repository: Repository, reference: str, actor: str = "") 
             )
             if manifest is not None:
                 _refuse_if_referenced(repository, manifest)
+                for tag in tags:
+                    immutable_refuse_if_covered(repository=repository, tag=tag, doing="be deleted")
             deleted, _ = Manifest.objects.filter(repository=repository, digest=reference).delete()
             for tag in tags:
                 _history_close(repository, tag, timezone.now())
             action = AuditEvent.Action.MANIFEST_DELETED
         else:
             tag_validate(reference)
+            if Tag.objects.filter(repository=repository, name=reference).exists():
+                immutable_refuse_if_covered(
+                    repository=repository, tag=reference, doing="be deleted"
+                )
             deleted, _ = Tag.objects.filter(repository=repository, name=reference).delete()
             _history_close(repository, reference, timezone.now())
             action = AuditEvent.Action.TAG_DELETED

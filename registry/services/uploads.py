@@ -18,9 +18,19 @@ from registry.errors import BlobUploadInvalid, DigestInvalid, RangeNotSatisfiabl
 from registry.models import Blob, Repository, RepositoryBlob, Upload
 from registry.services.repositories import blob_link, blob_record
 from registry.storage import blob_store
+from registry.usage import quota_refuse_if_over
+
+# What a request that declares no length adds, for the quota check: at least a byte, so a
+# vendor at its quota cannot start an upload (docs/registry.md, "Quotas").
+UNDECLARED = 1
 
 
-def upload_start(*, repository: Repository) -> Upload:
+def upload_start(
+    *, repository: Repository, declared_bytes: int | None = None, actor: str = ""
+) -> Upload:
+    """POST: a new session. Refused before anything is stored when the vendor's quota
+    would be passed by `declared_bytes` (the request's Content-Length)."""
+    quota_refuse_if_over(repository=repository, incoming=declared_bytes or UNDECLARED, actor=actor)
     upload = Upload(repository=repository)
     blob_store().upload_create(upload.id)
     upload.save(force_insert=True)
@@ -28,10 +38,19 @@ def upload_start(*, repository: Repository) -> Upload:
 
 
 def upload_append_chunk(
-    *, upload: Upload, chunks: Iterable[bytes], content_range: tuple[int, int] | None
+    *,
+    upload: Upload,
+    chunks: Iterable[bytes],
+    content_range: tuple[int, int] | None,
+    declared_bytes: int | None = None,
+    actor: str = "",
 ) -> Upload:
     """PATCH: append one chunk. A chunk that does not start where the upload ends is
-    refused with 416 and the upload's current range, as the spec requires."""
+    refused with 416 and the upload's current range, as the spec requires; one that
+    would pass the vendor's quota is refused before its bytes are read."""
+    quota_refuse_if_over(
+        repository=upload.repository, incoming=declared_bytes or UNDECLARED, actor=actor
+    )
     with blob_store().upload_session(upload) as session:
         if content_range is not None and content_range[0] != session.size:
             raise RangeNotSatisfiable(
@@ -50,9 +69,19 @@ def upload_append_chunk(
     return session.upload
 
 
-def upload_finish(*, upload: Upload, chunks: Iterable[bytes], expected: Digest) -> Blob:
+def upload_finish(
+    *,
+    upload: Upload,
+    chunks: Iterable[bytes],
+    expected: Digest,
+    declared_bytes: int | None = None,
+    actor: str = "",
+) -> Blob:
     """PUT ?digest=: append the optional last chunk, verify the digest, commit the bytes
-    as a content-addressed blob and link it to the repository."""
+    as a content-addressed blob and link it to the repository. A last chunk that would
+    pass the quota is refused before it is read (the bytes already received count)."""
+    if declared_bytes:
+        quota_refuse_if_over(repository=upload.repository, incoming=declared_bytes, actor=actor)
     chunks = iter(chunks)
     first = next(chunks, None)
     with blob_store().upload_session(upload) as session:
@@ -87,10 +116,16 @@ def upload_cancel(*, upload: Upload) -> None:
 
 
 def blob_upload_monolithic(
-    *, repository: Repository, chunks: Iterable[bytes], expected: Digest
+    *,
+    repository: Repository,
+    chunks: Iterable[bytes],
+    expected: Digest,
+    declared_bytes: int | None = None,
+    actor: str = "",
 ) -> Blob:
-    """POST ?digest=: the whole blob in one request. Nothing is visible unless it verifies."""
-    upload = upload_start(repository=repository)
+    """POST ?digest=: the whole blob in one request. Nothing is visible unless it verifies,
+    and nothing is stored when its length would pass the quota."""
+    upload = upload_start(repository=repository, declared_bytes=declared_bytes, actor=actor)
     try:
         return upload_finish(upload=upload, chunks=chunks, expected=expected)
     except BaseException:

@@ -21,7 +21,7 @@ import requests
 
 from customers.tokens import secret_prefix
 from tests.support.install import HttpClient, Install, portal_sign_in, postgres_available
-from tests.support.registry_client import image_manifest, put_manifest, sha256
+from tests.support.registry_client import OCI_MANIFEST, image_manifest, put_manifest, sha256
 from tests.support.requirements import require
 
 ROUNDS = 30
@@ -325,3 +325,60 @@ def test_zz_per_address_login_limit_counts_across_workers(install):
     assert time.monotonic() - started < 50, "too slow to stay inside the one-minute window"
     assert refused.count(True) <= 7, f"{refused.count(True)} of 30 refused too early"
     assert attempt(30), "more than 30 failed logins in a minute from one address, not refused"
+
+
+# --- immutable-tag rules (registry/immutability.py) ---------------------------------------
+
+
+def test_immutable_rule_added_by_another_process_refuses_in_every_worker(install, world):
+    """A rule created by a process outside the server refuses, from the first push after
+    it returned, every move of the tag in every worker; deleting it allows moves again."""
+    repo, vendor = world["repo"], world["vendor"]
+    candidates = []  # manifests stored by digest, each a move of tag 1.0 waiting to happen
+    for i in range(ROUNDS + 20):
+        _, raw = image_manifest(vendor, repo, annotations={"label": f"candidate {i}"})
+        assert put_manifest(vendor, repo, sha256(raw), raw).status_code == 201
+        candidates.append(raw)
+    rule_id = (
+        install.python(
+            "from customers.models import Vendor\n"
+            "from registry.services.guards import immutable_rule_create\n"
+            f"rule = immutable_rule_create(vendor=Vendor.objects.get(slug='acme'),"
+            f" repository_pattern={repo.partition('/')[2]!r}, tag_rule='exact:1.0')\n"
+            "print(rule.id)\n"
+        )
+        .strip()
+        .splitlines()[-1]
+    )
+
+    def move(raw: bytes) -> tuple[str, int, str]:
+        request_id = uuid.uuid4().hex
+        response = requests.put(
+            f"{install.url}/v2/{repo}/manifests/1.0",
+            data=raw,
+            headers={
+                "Content-Type": "application/vnd.oci.image.manifest.v1+json",
+                "X-Request-ID": request_id,
+            },
+            auth=vendor.auth,
+            timeout=30,
+        )
+        return request_id, response.status_code, response.text
+
+    seen = [move(candidates[0])]  # the first alone, right after the rule was made
+    with ThreadPoolExecutor(max_workers=5) as pool:
+        seen.extend(pool.map(move, candidates[1:ROUNDS]))
+    workers = install.served_by({request_id for request_id, _, _ in seen})
+    assert len(workers) >= 2, f"only worker(s) {workers} answered; cannot show coherence"
+    expected = f"is immutable and cannot be moved (rule {rule_id}: "
+    wrong = [(s, body[:200]) for _, s, body in seen if s != 403 or expected not in body]
+    assert not wrong, f"{len(wrong)} of {len(seen)} moves were not refused: {wrong[:3]}"
+    original = world["pushed"]["1.0"]["raw"]
+    assert vendor.put(f"/v2/{repo}/manifests/1.0", original, OCI_MANIFEST).status_code == 201
+
+    install.python(
+        "from registry.models import ImmutableTagRule\n"
+        "from registry.services.guards import immutable_rule_delete\n"
+        f"immutable_rule_delete(rule=ImmutableTagRule.objects.get(pk={rule_id}))\n"
+    )
+    assert move(candidates[ROUNDS])[1] == 201

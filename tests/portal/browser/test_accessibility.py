@@ -30,6 +30,8 @@ CONSOLE_PAGES = [
     "/console/repositories/",
     "/console/repositories/{repo}/",
     "/console/tokens/",
+    "/console/storage/",
+    "/console/immutable-tags/",
     "/console/branding/",
     "/console/staff/",
     "/console/audit/",
@@ -113,6 +115,22 @@ def test_artifacts_and_license_editor_at_375px(live_registry, portal_content, ne
         box = admin.locator(control).bounding_box()
         assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 375, control
     screenshot(admin, "license-editor-375")
+
+
+def test_storage_and_immutable_tags_at_375px(live_registry, portal_content, new_page, axe_script):
+    admin = new_page(width=375, height=812)
+    sign_in(admin, portal_url(live_registry, HOST, "/accounts/login/"), "admin@acme.test")
+    admin.goto(portal_url(live_registry, HOST, "/console/immutable-tags/"))
+    admin.fill("#id_repository_pattern", "**")
+    admin.fill("#id_tag_rule", "semver:>=0")
+    admin.click("text=Add rule")
+    assert "semver:>=0" in admin.inner_text("main")
+    _fits(admin)
+    assert axe_violations(admin, axe_script) == []  # with the rule listed
+    admin.goto(portal_url(live_registry, HOST, "/console/storage/"))
+    assert portal_content["repo"] in admin.inner_text("main")
+    _fits(admin)
+    screenshot(admin, "storage-375")
 
 
 def test_pages_work_without_javascript(live_registry, portal_content, browser):

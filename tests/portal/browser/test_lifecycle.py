@@ -18,19 +18,19 @@ def test_add_a_rule_and_read_its_dry_run(live_registry, vendor, new_page, axe_sc
     page = new_page()
     sign_in(page, portal_url(live_registry, HOST, "/accounts/login/"), "admin@acme.test")
     page.goto(portal_url(live_registry, HOST, "/console/"))
-    page.click("nav >> text=Storage")
+    page.click("nav >> text=Lifecycle")
     assert axe_violations(page, axe_script) == []
     page.fill("#id_repository_pattern", "app/**")
     page.fill("#id_keep_newest", "5")
     page.click("text=Add rule")
     rule = RetentionRule.objects.get()
-    assert rule.keep_newest == 5 and page.url.endswith(f"/console/storage/rules/{rule.pk}/")
+    assert rule.keep_newest == 5 and page.url.endswith(f"/console/lifecycle/rules/{rule.pk}/")
     assert "Would be deleted" in page.inner_text("main")
     assert axe_violations(page, axe_script) == []
 
     phone = new_page(width=375, height=812)
     sign_in(phone, portal_url(live_registry, HOST, "/accounts/login/"), "admin@acme.test")
-    for path in ("/console/storage/", f"/console/storage/rules/{rule.pk}/"):
+    for path in ("/console/lifecycle/", f"/console/lifecycle/rules/{rule.pk}/"):
         phone.goto(portal_url(live_registry, HOST, path))
         width = phone.evaluate("document.documentElement.scrollWidth")
         assert width <= 375, f"{path} is {width}px wide at a 375px viewport"

@@ -11,7 +11,7 @@ from registry.models import GcRun
 from tests.portal.conftest import sign_in
 
 pytestmark = pytest.mark.django_db
-PAGE = "/p/acme/console/storage/"
+PAGE = "/p/acme/console/lifecycle/"
 
 
 def test_admins_add_preview_and_delete_rules(acme, acme_admin, pushed):
@@ -56,10 +56,10 @@ def test_maintainers_cannot_and_other_vendors_rules_are_unseen(
     assert sign_in(acme_maintainer, acme).get(PAGE).status_code == 403
     rule = retention_rule_create(vendor=acme, repository_pattern="app", keep_newest=1)
     other = sign_in(umbrella_admin, umbrella)
-    assert other.get(f"/p/umbrella/console/storage/rules/{rule.pk}/").status_code == 404
+    assert other.get(f"/p/umbrella/console/lifecycle/rules/{rule.pk}/").status_code == 404
     assert (
         other.post(
-            f"/p/umbrella/console/storage/rules/{rule.pk}/delete", {"confirmed": "1"}
+            f"/p/umbrella/console/lifecycle/rules/{rule.pk}/delete", {"confirmed": "1"}
         ).status_code
         == 404
     )
