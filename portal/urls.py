@@ -11,6 +11,7 @@ from portal.views import (
     console_customers,
     console_webhooks,
     customer,
+    customer_license,
     public,
     signing_keys,
 )
@@ -31,6 +32,13 @@ urlpatterns = [
     path("artifacts/", customer.artifacts, name="artifacts"),
     path("artifacts/notices", customer.release_notices, name="release-notices"),
     path("tokens/", customer.tokens, name="tokens"),
+    path("licenses/", customer_license.licenses, name="licenses"),
+    path(
+        "licenses/<int:license_id>/key.jwt",
+        customer_license.license_key_download,
+        name="license-key",
+    ),
+    path("licenses/check-in", customer_license.check_in_upload, name="license-check-in-upload"),
     path("tokens/<int:token_id>/revoke", customer.token_revoke_view, name="token-revoke"),
     path("team/", customer.team, name="team"),
     path("history/", analytics.history, name="history"),
