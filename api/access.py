@@ -90,6 +90,9 @@ class PerCallerRateThrottle(BaseThrottle):
     def allow_request(self, request, view) -> bool:
         authenticated = request.user and request.user.is_authenticated
         ident = principal_label(request) if authenticated else f"address:{self.get_ident(request)}"
+        return self._allow(ident)
+
+    def _allow(self, ident: str) -> bool:
         now = time.time()
         window = int(now // self.window)
         key = f"api-rate:{ident}:{window}"

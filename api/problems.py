@@ -19,6 +19,7 @@ _TITLES = {
     405: "Method not allowed",
     406: "Not acceptable",
     409: "Conflict",
+    410: "Gone",
     412: "Precondition failed",
     415: "Unsupported media type",
     422: "Unprocessable request",

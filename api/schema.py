@@ -24,6 +24,7 @@ ERRORS = {
     "405": "Method not allowed",
     "406": "Not acceptable",
     "409": "Conflicts with the current state",
+    "410": "Gone (a license key whose license was deleted)",
     "412": "If-Match does not match the current ETag",
     "415": "Unsupported media type",
     "422": "Refused by the domain rules, or an Idempotency-Key reused for another request",

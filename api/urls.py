@@ -1,6 +1,18 @@
 from django.urls import path
 
-from api.views import audit, branding, content, customers, guards, kits, licenses, tokens, webhooks
+from api.views import (
+    audit,
+    branding,
+    check_in,
+    content,
+    customers,
+    guards,
+    kits,
+    licenses,
+    plans,
+    tokens,
+    webhooks,
+)
 
 urlpatterns = [
     path("customers/", customers.CustomerList.as_view(), name="api-customers"),
@@ -49,6 +61,18 @@ urlpatterns = [
         licenses.GrantDetail.as_view(),
         name="api-grant",
     ),
+    path("licenses/<int:license_id>/plan", plans.LicensePlan.as_view(), name="api-license-plan"),
+    path("licenses/<int:license_id>/key", plans.LicenseKey.as_view(), name="api-license-key"),
+    path(
+        "licenses/<int:license_id>/instances/",
+        plans.LicenseInstances.as_view(),
+        name="api-license-instances",
+    ),
+    path("entitlement-fields/", plans.FieldList.as_view(), name="api-fields"),
+    path("entitlement-fields/<slug:key>", plans.FieldDetail.as_view(), name="api-field"),
+    path("plans/", plans.PlanList.as_view(), name="api-plans"),
+    path("plans/<int:plan_id>", plans.PlanDetail.as_view(), name="api-plan"),
+    path("license/check-in", check_in.CheckIn.as_view(), name="api-license-check-in"),
     path("grants/preview", licenses.GrantPreview.as_view(), name="api-grant-preview"),
     path("kits/", kits.KitList.as_view(), name="api-kits"),
     path("kits/<uuid:kit_id>", kits.KitDetail.as_view(), name="api-kit"),

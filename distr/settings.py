@@ -456,6 +456,11 @@ CELERY_BEAT_SCHEDULE = {
 API_IDEMPOTENCY_HOURS = env.int("API_IDEMPOTENCY_HOURS", default=24)
 # Requests per API caller (token or user) and window, counted in the shared cache (api/).
 API_RATE_LIMIT = env.str("API_RATE_LIMIT", default="1200/min")
+# License keys (docs/license-keys.md): a lease's life for licenses without a plan, the
+# days an instance's last check-in counts towards seats, check-ins per key and window.
+LICENSE_LEASE_SECONDS = env.int("LICENSE_LEASE_SECONDS", default=7 * 86400)
+LICENSE_SEAT_WINDOW_DAYS = env.int("LICENSE_SEAT_WINDOW_DAYS", default=30)
+LICENSE_CHECKIN_RATE_LIMIT = env.str("LICENSE_CHECKIN_RATE_LIMIT", default="60/min")
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": [

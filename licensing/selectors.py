@@ -26,14 +26,14 @@ import datetime
 from dataclasses import dataclass, field
 
 from django.core.cache import cache
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from core.changes import Generations, customer_generation_key, repository_generation_key
 from core.memo import LruMemo
 from core.versions import tags_newest_first
 from customers.models import Customer
-from licensing.models import License, LicenseGrant
+from licensing.models import Instance, License, LicenseGrant
 from licensing.rules import repository_pattern_is_glob, repository_pattern_matches, rule_matches
 from registry.models import Repository
 from registry.names import repository_name_is_valid
@@ -407,3 +407,27 @@ def repository_entitled(*, repository: Repository) -> RepositoryEntitled:
         t for t in graph.tags if any(rule_matches(g.rule, g.pattern, t) for g in grants)
     )
     return RepositoryEntitled(tags=tags, manifests=frozenset(_walk(roots, with_referrers, graph)))
+
+
+def instances_of_license(*, license: License) -> list:
+    return list(Instance.objects.filter(license=license).order_by("-last_seen"))
+
+
+def instances_of_vendor(*, vendor_id: int, customer_id: int | None = None) -> list:
+    """The vendor's instances, newest check-in first, with their license and customer."""
+    instances = Instance.objects.filter(license__vendor_id=vendor_id)
+    if customer_id is not None:
+        instances = instances.filter(license__customer_id=customer_id)
+    return list(instances.select_related("license__customer").order_by("-last_seen"))
+
+
+def running_versions(*, vendor_id: int, since: datetime.datetime) -> dict[str, int]:
+    """Version -> instances reporting it that checked in since `since` (analytics'
+    version adoption uses these where instances report them)."""
+    rows = (
+        Instance.objects.filter(license__vendor_id=vendor_id, last_seen__gte=since)
+        .exclude(version="")
+        .values("version")
+        .annotate(n=Count("id"))
+    )
+    return {row["version"]: row["n"] for row in rows}

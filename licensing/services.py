@@ -6,6 +6,7 @@ actor the caller names (`user:<id>` from the console, `command:<name>` from a co
 import datetime
 
 from django.db import transaction
+from django.db.models import F
 
 from core.changes import customer_changed
 from customers.models import AuditEvent, Customer, Vendor
@@ -67,9 +68,15 @@ def license_update(
     if valid_until is not None and valid_until < valid_from:
         raise LicenseError("a license cannot end before it starts")
     with transaction.atomic():
+        # The dates are in the license key: a new sequence supersedes the old key.
         License.objects.filter(pk=license.pk).update(
-            name=name.strip(), valid_from=valid_from, valid_until=valid_until, notes=notes
+            name=name.strip(),
+            valid_from=valid_from,
+            valid_until=valid_until,
+            notes=notes,
+            sequence=F("sequence") + 1,
         )
+        license.sequence = License.objects.values_list("sequence", flat=True).get(pk=license.pk)
         license.name, license.valid_from, license.valid_until, license.notes = (
             name.strip(),
             valid_from,

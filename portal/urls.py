@@ -15,6 +15,7 @@ from portal.views import (
     console_webhooks,
     customer,
     customer_kits,
+    customer_license,
     public,
     signing_keys,
 )
@@ -35,6 +36,13 @@ urlpatterns = [
     path("artifacts/", customer.artifacts, name="artifacts"),
     path("artifacts/notices", customer.release_notices, name="release-notices"),
     path("tokens/", customer.tokens, name="tokens"),
+    path("licenses/", customer_license.licenses, name="licenses"),
+    path(
+        "licenses/<int:license_id>/key.jwt",
+        customer_license.license_key_download,
+        name="license-key",
+    ),
+    path("licenses/check-in", customer_license.check_in_upload, name="license-check-in-upload"),
     path("tokens/<int:token_id>/revoke", customer.token_revoke_view, name="token-revoke"),
     path("team/", customer.team, name="team"),
     path("kits/", customer_kits.kits, name="kits"),

@@ -25,6 +25,8 @@ EVENT_TYPES: dict[str, str] = {
     "customer.suspended": "a customer was suspended",
     "customer.deleted": "a (suspended) customer was deleted with its licenses and tokens",
     "customer.first_pull": "a customer pulled for the first time",
+    "license.over_limit": "a license's check-ins counted more instances than its seats",
+    "instance.first_seen": "an instance of the vendor's software checked in for the first time",
 }
 TEST_EVENT = "webhook.test"  # sent only by the console's "send test event"
 TYPE_PREFIX = "dev.distr."
@@ -182,7 +184,36 @@ def _customer(event):
     )
 
 
+def _over_limit(event):
+    mapped = _license(event)
+    if mapped is None:
+        return None
+    _, subject, data = mapped
+    d = _details(event)
+    return (
+        "license.over_limit",
+        subject,
+        {**data, "seatsUsed": d.get("used"), "seats": d.get("bought")},
+    )
+
+
+def _instance_first_seen(event):
+    mapped = _license(event)
+    if mapped is None:
+        return None
+    d = _details(event)
+    data = {
+        "license": mapped[2],
+        "instanceId": d.get("instance_id", ""),
+        "version": d.get("version") or None,
+        "source": d.get("source", "online"),
+    }
+    return "instance.first_seen", f"instance:{event.target}/{data['instanceId']}", data
+
+
 _MAPPERS = {
+    A.LICENSE_OVER_LIMIT: _over_limit,
+    A.INSTANCE_FIRST_SEEN: _instance_first_seen,
     A.MANIFEST_PUSHED: _artifact_pushed,
     A.TAG_MOVED: _tag_moved,
     A.TAG_DELETED: _tag_deleted,

@@ -1,0 +1,311 @@
+"""Check-ins: an application presents its license key and an instance id; the answer
+says whether the license is still in force, hands the newest key if the sequence moved,
+a fresh lease, and the seat state (docs/license-keys.md).
+
+The key is the credential: it must verify with one of its vendor's keys that is not
+retired, and must be a key distr issued (its SHA-256 is on record; the token never is).
+Instances are written at most once a TOUCH_SECONDS per instance unless what they report
+changes, and nothing is audited per check-in: only an instance's first appearance, the
+turn over the seat limit, and an uploaded file."""
+
+import datetime
+import json
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from customers.models import AuditEvent, Customer, Vendor
+from customers.services import audit_record
+from licensing.keys import (
+    KEY_TYP,
+    lease_issue,
+    lease_refusal,
+    license_key_current,
+    token_sha256,
+)
+from licensing.models import Instance, License, LicenseKey
+from licensing.plans import license_seats
+from signing.published import vendor_public_url
+from signing.signatures import SignatureInvalid, jws_verify
+
+TOUCH_SECONDS = 60
+MAX_KEY = 16 * 1024
+MAX_INSTANCE_ID = 200
+MAX_VERSION = 200
+MAX_METADATA = 4096  # bytes of compact JSON
+MAX_UPLOAD_ENTRIES = 10_000
+UPLOAD_FORMAT = "distr-checkins/1"
+
+
+class CheckInRefused(Exception):
+    """The key or the request is refused: `status` (HTTP) and a reason to show."""
+
+    def __init__(self, status: int, detail: str):
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class Presented:
+    license: License
+    claims: dict
+
+
+def key_authenticate(token: str) -> Presented:
+    """The license `token` is a key of, or CheckInRefused saying why not."""
+    if not isinstance(token, str) or not token or len(token) > MAX_KEY:
+        raise CheckInRefused(400, "send the license key as `key`")
+    import jwt  # the unverified issuer only picks which vendor's keys to try
+
+    try:
+        issuer = jwt.decode(token, options={"verify_signature": False}).get("iss", "")
+    except jwt.InvalidTokenError:
+        raise CheckInRefused(401, "not a license key (a compact JWS)") from None
+    prefix = f"{settings.DISTR_PUBLIC_URL}/p/"
+    slug = issuer[len(prefix) :] if isinstance(issuer, str) and issuer.startswith(prefix) else ""
+    vendor = Vendor.objects.filter(slug=slug).first() if slug and "/" not in slug else None
+    if vendor is None:
+        raise CheckInRefused(401, "the key's issuer is not a vendor of this distr")
+    try:
+        claims = jws_verify(
+            vendor=vendor,
+            token=token,
+            typ=KEY_TYP,
+            issuer=vendor_public_url(vendor),
+            # Dates are answered as a status below, not refused as a bad credential.
+            options={"verify_exp": False, "verify_nbf": False, "require": ["sub", "seq"]},
+        )
+    except SignatureInvalid as exc:
+        raise CheckInRefused(401, f"the key does not verify: {exc}") from None
+    license_id = str(claims["sub"])
+    license = (
+        License.objects.filter(vendor=vendor, pk=int(license_id) if license_id.isdigit() else 0)
+        .select_related("vendor", "customer", "plan")
+        .first()
+    )
+    if license is None:
+        raise CheckInRefused(410, "the license of this key was deleted")
+    if not LicenseKey.objects.filter(license=license, token_sha256=token_sha256(token)).exists():
+        raise CheckInRefused(401, "distr did not issue this key")
+    return Presented(license=license, claims=claims)
+
+
+def _status(presented: Presented) -> str:
+    refusal = lease_refusal(presented.license)
+    if refusal:
+        return refusal
+    if int(presented.claims["seq"]) < presented.license.sequence:
+        return "superseded"
+    return "valid"
+
+
+_REASONS = {
+    "valid": "the license is in force",
+    "suspended": "the vendor suspended this license",
+    "expired": "the license has ended",
+    "not_yet_valid": "the license has not started",
+    "superseded": "the license changed: use the newer key in `key` and check in again",
+}
+
+
+def _report_check(instance_id, version, metadata) -> dict:
+    if not isinstance(instance_id, str) or not 0 < len(instance_id) <= MAX_INSTANCE_ID:
+        raise CheckInRefused(400, f"instance_id: 1 to {MAX_INSTANCE_ID} characters")
+    if not isinstance(version, str) or len(version) > MAX_VERSION:
+        raise CheckInRefused(400, f"version: at most {MAX_VERSION} characters")
+    metadata = {} if metadata is None else metadata
+    if not isinstance(metadata, dict):
+        raise CheckInRefused(400, "metadata: a JSON object")
+    if len(json.dumps(metadata, separators=(",", ":"))) > MAX_METADATA:
+        raise CheckInRefused(400, f"metadata: at most {MAX_METADATA} bytes")
+    return metadata
+
+
+def instance_record(
+    *,
+    license: License,
+    instance_id: str,
+    version: str,
+    metadata: dict,
+    seen: datetime.datetime,
+    source: str = Instance.Source.ONLINE,
+) -> Instance:
+    """Insert or touch one instance; its first appearance is audited."""
+    instance = Instance.objects.filter(license=license, instance_id=instance_id).first()
+    if instance is None:
+        try:
+            with transaction.atomic():
+                instance = Instance.objects.create(
+                    license=license,
+                    instance_id=instance_id,
+                    version=version,
+                    metadata=metadata,
+                    source=source,
+                    first_seen=seen,
+                    last_seen=seen,
+                )
+                audit_record(
+                    vendor=license.vendor,
+                    action=AuditEvent.Action.INSTANCE_FIRST_SEEN,
+                    target=f"license:{license.pk}",
+                    actor=f"instance:{instance_id}"[:200],
+                    details={
+                        "customer": license.customer.slug,
+                        "license": license.pk,
+                        "instance_id": instance_id,
+                        "version": version,
+                        "source": source,
+                    },
+                )
+            return instance
+        except IntegrityError:  # the same instance's first check-in raced in another process
+            instance = Instance.objects.get(license=license, instance_id=instance_id)
+    changed = (instance.version, instance.metadata, instance.source) != (
+        version,
+        metadata,
+        source,
+    )
+    if seen > instance.last_seen and (
+        changed or (seen - instance.last_seen).total_seconds() >= TOUCH_SECONDS
+    ):
+        Instance.objects.filter(pk=instance.pk).update(
+            version=version, metadata=metadata, source=source, last_seen=seen
+        )
+        instance.version, instance.metadata, instance.source = version, metadata, source
+        instance.last_seen = seen
+    return instance
+
+
+def seats_state(license: License, *, now: datetime.datetime | None = None) -> dict:
+    """Instances seen in the seat window against the seats bought (None: no limit)."""
+    now = now or timezone.now()
+    since = now - datetime.timedelta(days=settings.LICENSE_SEAT_WINDOW_DAYS)
+    used = Instance.objects.filter(license=license, last_seen__gte=since).count()
+    bought = license_seats(license)
+    state = "over_limit" if bought is not None and used > bought else "ok"
+    return {"state": state, "used": used, "bought": bought}
+
+
+def _over_limit_note(license: License, seats: dict) -> None:
+    over = seats["state"] == "over_limit"
+    if over == license.over_limit:
+        return
+    with transaction.atomic():
+        # Only the process that flips the flag audits the turn.
+        flipped = License.objects.filter(pk=license.pk, over_limit=not over).update(over_limit=over)
+        license.over_limit = over
+        if flipped and over:
+            audit_record(
+                vendor=license.vendor,
+                action=AuditEvent.Action.LICENSE_OVER_LIMIT,
+                actor="system",
+                target=f"license:{license.pk}",
+                details={
+                    "customer": license.customer.slug,
+                    "name": license.name,
+                    "used": seats["used"],
+                    "bought": seats["bought"],
+                },
+            )
+
+
+def _answer(presented: Presented, instance_id: str, seats: dict) -> dict:
+    license = presented.license
+    status = _status(presented)
+    answer = {
+        "status": status,
+        "reason": _REASONS[status],
+        "license": str(license.pk),
+        "sequence": license.sequence,
+        "key": None,
+        "lease": None,
+        "seats": seats,
+    }
+    if int(presented.claims["seq"]) < license.sequence:
+        answer["key"] = license_key_current(license, actor="system")
+    if status == "valid":
+        answer["lease"] = lease_issue(license, instance_id=instance_id)
+    return answer
+
+
+def check_in(
+    *, key: str, instance_id: str, version: str = "", metadata: dict | None = None
+) -> dict:
+    """One online check-in (POST /api/v1/license/check-in)."""
+    presented = key_authenticate(key)
+    metadata = _report_check(instance_id, version, metadata)
+    now = timezone.now()
+    instance_record(
+        license=presented.license,
+        instance_id=instance_id,
+        version=version,
+        metadata=metadata,
+        seen=now,
+    )
+    seats = seats_state(presented.license, now=now)
+    _over_limit_note(presented.license, seats)
+    return _answer(presented, instance_id, seats)
+
+
+def checkins_upload(*, customer: Customer, data: bytes, actor: str = "") -> dict:
+    """A file an air-gapped application wrote (docs/license-keys.md, "Offline check-in"),
+    uploaded by the customer: its instances are recorded as self-reported (offline), and
+    the answer is the one an online check-in gets (a lease to carry back)."""
+    try:
+        document = json.loads(data)
+    except (ValueError, UnicodeDecodeError):
+        raise CheckInRefused(400, "the file is not JSON") from None
+    if not isinstance(document, dict) or document.get("format") != UPLOAD_FORMAT:
+        raise CheckInRefused(400, f'the file\'s "format" is not "{UPLOAD_FORMAT}"')
+    presented = key_authenticate(document.get("key"))
+    if presented.license.customer_id != customer.pk:
+        raise CheckInRefused(403, "this key is for a license of another customer")
+    entries = document.get("check_ins")
+    if not isinstance(entries, list) or not 0 < len(entries) <= MAX_UPLOAD_ENTRIES:
+        raise CheckInRefused(400, f"check_ins: 1 to {MAX_UPLOAD_ENTRIES} entries")
+    now = timezone.now()
+    latest: dict[str, tuple[datetime.datetime, str, dict]] = {}
+    for index, entry in enumerate(entries):
+        if not isinstance(entry, dict):
+            raise CheckInRefused(400, f"check_ins[{index}]: an object")
+        instance_id, version = entry.get("instance_id"), entry.get("version", "")
+        try:
+            metadata = _report_check(instance_id, version, entry.get("metadata"))
+            seen = datetime.datetime.fromisoformat(str(entry.get("at", "")))
+        except CheckInRefused as exc:
+            raise CheckInRefused(400, f"check_ins[{index}]: {exc.detail}") from None
+        except ValueError:
+            raise CheckInRefused(400, f"check_ins[{index}].at: an ISO 8601 time") from None
+        if seen.tzinfo is None:
+            raise CheckInRefused(400, f"check_ins[{index}].at: needs its UTC offset")
+        seen = min(seen, now)  # a clock ahead does not make an instance count longer
+        if instance_id not in latest or seen > latest[instance_id][0]:
+            latest[instance_id] = (seen, version, metadata)
+    with transaction.atomic():
+        for instance_id, (seen, version, metadata) in latest.items():
+            instance_record(
+                license=presented.license,
+                instance_id=instance_id,
+                version=version,
+                metadata=metadata,
+                seen=seen,
+                source=Instance.Source.OFFLINE,
+            )
+        seats = seats_state(presented.license, now=now)
+        _over_limit_note(presented.license, seats)
+        audit_record(
+            vendor=presented.license.vendor,
+            action=AuditEvent.Action.CHECKIN_UPLOADED,
+            actor=actor,
+            target=f"license:{presented.license.pk}",
+            details={
+                "customer": customer.slug,
+                "name": presented.license.name,
+                "entries": len(entries),
+                "instances": sorted(latest),
+            },
+        )
+    return _answer(presented, "", seats)
