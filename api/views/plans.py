@@ -129,7 +129,10 @@ class FieldList(VendorAPIView):
     scope_area = "licenses"
     serializer_class = FieldSerializer
 
-    @extend_schema(responses=s.results_of(FieldSerializer, "FieldList"))
+    @extend_schema(
+        operation_id="v1_entitlement_fields_list",
+        responses=s.results_of(FieldSerializer, "FieldList"),
+    )
     def get(self, request):
         fields = EntitlementField.objects.filter(vendor=request.vendor)
         return Response({"results": FieldSerializer(fields, many=True).data})
@@ -181,7 +184,7 @@ class PlanList(VendorAPIView):
     scope_area = "licenses"
     serializer_class = PlanSerializer
 
-    @extend_schema(responses=s.results_of(PlanSerializer, "PlanList"))
+    @extend_schema(operation_id="v1_plans_list", responses=s.results_of(PlanSerializer, "PlanList"))
     def get(self, request):
         plans = Plan.objects.filter(vendor=request.vendor)
         return Response({"results": PlanSerializer(plans, many=True).data})
