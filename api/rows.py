@@ -60,3 +60,80 @@ def license_page(rows: list[dict], today: datetime.date) -> list[dict]:
         }
         for row in rows
     ]
+
+
+def _datetime_or_none(value):
+    return _datetime(value) if value is not None else None
+
+
+CUSTOMER_COLUMNS = ("slug", "name", "contact_email", "notes", "suspended_at", "created_at")
+
+
+def customer_rows(queryset):
+    """The queryset a customer list pages over (the ordering fields are among the columns,
+    so the cursor reads its position from the row)."""
+    return queryset.values(*CUSTOMER_COLUMNS)
+
+
+def customer_page(rows: list[dict]) -> list[dict]:
+    """A page of `customer_rows` shaped as `CustomerSerializer` shapes a customer."""
+    return [
+        {
+            "slug": row["slug"],
+            "name": row["name"],
+            "contact_email": row["contact_email"],
+            "notes": row["notes"],
+            "suspended": row["suspended_at"] is not None,
+            "suspended_at": _datetime_or_none(row["suspended_at"]),
+            "created_at": _datetime(row["created_at"]),
+        }
+        for row in rows
+    ]
+
+
+TOKEN_COLUMNS = (
+    "id",  # the default order and the cursor's position; not in the answer
+    "prefix",
+    "kind",
+    "name",
+    "repository_patterns",
+    "actions",
+    "expires_at",
+    "revoked_at",
+    "last_used_at",
+    "created_at",
+)
+
+
+def token_rows(queryset):
+    """The queryset a token list pages over: plain rows with the customer's slug."""
+    return queryset.values(*TOKEN_COLUMNS, customer_slug=F("customer__slug"))
+
+
+def token_page(rows: list[dict], now: datetime.datetime) -> list[dict]:
+    """A page of `token_rows` shaped as `TokenSerializer` shapes a token."""
+    return [
+        {
+            "prefix": row["prefix"],
+            "kind": row["kind"],
+            "name": row["name"],
+            "customer": row["customer_slug"],
+            "repository_patterns": row["repository_patterns"],
+            "actions": row["actions"],
+            "expires_at": _datetime_or_none(row["expires_at"]),
+            "revoked_at": _datetime_or_none(row["revoked_at"]),
+            "last_used_at": _datetime_or_none(row["last_used_at"]),
+            "created_at": _datetime(row["created_at"]),
+            "state": _token_state(row, now),
+        }
+        for row in rows
+    ]
+
+
+def _token_state(row: dict, now: datetime.datetime) -> str:
+    # TokenSerializer.get_state's rule
+    if row["revoked_at"] is not None:
+        return "revoked"
+    if row["expires_at"] is not None and row["expires_at"] <= now:
+        return "expired"
+    return "active"
