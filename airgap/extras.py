@@ -4,9 +4,8 @@ A provider is a function `(vendor, customer, licenses) -> [(name, bytes)]` whose
 `licenses/<license-id>.jwt` (the license key) and `licenses/<license-id>.lease.jwt` (its
 lease). The kit builder calls every registered provider while it builds, lists the files
 in kit.json (`licenseFiles`) and SHA256SUMS, and puts them in the tar under `licenses/`.
-Nothing is registered yet: `airgap.apps.AirgapConfig.ready()` is where the provider from
-`licensing` is registered once license keys exist (airgap may import licensing; not the
-other way round).
+`airgap.apps.AirgapConfig.ready()` registers the license keys' provider
+(`airgap/license_files.py`; airgap may import licensing, not the other way round).
 """
 
 import re

@@ -1,7 +1,7 @@
 """Reads: kits scoped to their vendor (and customer), and the download decision."""
 
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
+from django.db.models import Count, Max, Min, QuerySet
 from django.utils import timezone
 
 from airgap.models import Kit, KitDownload
@@ -51,3 +51,20 @@ def kit_download_check(*, kit: Kit) -> None:
 def kit_downloads(*, vendor: Vendor, kit: Kit | None = None) -> QuerySet[KitDownload]:
     downloads = KitDownload.objects.filter(vendor=vendor).select_related("kit__customer")
     return downloads.filter(kit=kit) if kit is not None else downloads
+
+
+_kit_blobs_memo: dict = {"key": None, "digests": frozenset()}
+
+
+def kit_blob_digests() -> frozenset[str]:
+    """Every blob some kit still streams (garbage collection keeps them: a kit is a frozen
+    selection, so its download must not break when a tag moves and GC runs). Kits never
+    change once built, so the set is rebuilt only when the kits' census changes (one
+    aggregate query per call; a deleted kit changes the count)."""
+    census = Kit.objects.aggregate(n=Count("pk"), new=Max("created_at"), old=Min("created_at"))
+    key = (census["n"], census["new"], census["old"])
+    if key != _kit_blobs_memo["key"]:
+        listed = Kit.objects.values_list("blobs", flat=True)
+        digests = {blob["digest"] for blobs in listed for blob in blobs}
+        _kit_blobs_memo.update(key=key, digests=frozenset(digests))
+    return _kit_blobs_memo["digests"]

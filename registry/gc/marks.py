@@ -4,14 +4,15 @@ A manifest is kept while any of these reaches it: a tag; an index that lists it 
 index is stored); its subject (a referrer lives while its subject is stored); a license
 (any digest an active license entitles through tag history, with its closure). A blob is
 kept while a stored manifest references it, while an open upload's running hash is its
-digest, or while its row, any of its links or its object is younger than the grace period.
+digest, while a registered keeper needs it (a kit that can still be downloaded), or while
+its row, any of its links or its object is younger than the grace period.
 
 Everything here is a hint: `sweep.py` checks each candidate again under a row lock before
 it deletes anything, so a push that commits between the two wins.
 """
 
 import datetime
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from django.db.models import Exists, OuterRef
 
@@ -100,6 +101,25 @@ def blobs_unreferenced(
         .order_by("digest")
         .values_list("digest", "size")[:limit]
     )
+
+
+# Others above the registry that need blobs kept (air-gap kits still downloadable): each
+# keeper returns digests; registered from the owning app's AppConfig.ready(), as
+# licensing registers its entitlement policy (the registry imports none of them).
+_blob_keepers: list[Callable[[], Iterable[str]]] = []
+
+
+def blob_keeper_register(keeper: Callable[[], Iterable[str]]) -> None:
+    if keeper not in _blob_keepers:
+        _blob_keepers.append(keeper)
+
+
+def blobs_kept() -> set[str]:
+    """Digests a registered keeper still needs, whatever references them."""
+    kept: set[str] = set()
+    for keeper in _blob_keepers:
+        kept.update(keeper())
+    return kept
 
 
 def uploads_running_digests() -> set[str]:

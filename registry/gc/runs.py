@@ -150,7 +150,9 @@ def _blobs_phase(run: GcRun, cutoff, dry_run: bool, gone: set[int], names: list)
     batch = settings.GC_BATCH_SIZE
     after = ""
     while True:
-        uploading = marks.uploads_running_digests()
+        # Asked afresh per batch, like the candidates: an upload started or a kit built
+        # since the last batch counts.
+        kept = marks.uploads_running_digests() | marks.blobs_kept()
         candidates = marks.blobs_unreferenced(
             cutoff=cutoff, after=after, limit=batch, gone=gone if dry_run else ()
         )
@@ -161,7 +163,7 @@ def _blobs_phase(run: GcRun, cutoff, dry_run: bool, gone: set[int], names: list)
             cutoff=cutoff,
             dry_run=dry_run,
             gone=gone if dry_run else set(),
-            uploading=uploading,
+            kept=kept,
         )
         names += swept.names
         after = candidates[-1][0]

@@ -87,7 +87,7 @@ def blobs_sweep(
     cutoff: datetime.datetime,
     dry_run: bool,
     gone: set[int],
-    uploading: set[str],
+    kept: set[str],
 ) -> Swept:
     swept = Swept()
     store = blob_store()
@@ -122,7 +122,7 @@ def blobs_sweep(
                 continue
             if (
                 digest in referenced
-                or digest in uploading
+                or digest in kept
                 or blob.created_at >= cutoff
                 or any(created >= cutoff for _, _, created, _ in mine)
             ):
