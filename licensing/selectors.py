@@ -33,7 +33,7 @@ from core.changes import Generations, customer_generation_key, repository_genera
 from core.memo import LruMemo
 from core.versions import tags_newest_first
 from customers.models import Customer
-from licensing.models import Instance, License, LicenseGrant
+from licensing.models import EntitlementField, Instance, License, LicenseGrant, LicenseKey, Plan
 from licensing.rules import repository_pattern_is_glob, repository_pattern_matches, rule_matches
 from registry.models import Repository
 from registry.names import repository_name_is_valid
@@ -413,12 +413,14 @@ def instances_of_license(*, license: License) -> list:
     return list(Instance.objects.filter(license=license).order_by("-last_seen"))
 
 
-def instances_of_vendor(*, vendor_id: int, customer_id: int | None = None) -> list:
+def instances_of_vendor(
+    *, vendor_id: int, customer_id: int | None = None, limit: int | None = None
+) -> list:
     """The vendor's instances, newest check-in first, with their license and customer."""
     instances = Instance.objects.filter(license__vendor_id=vendor_id)
     if customer_id is not None:
         instances = instances.filter(license__customer_id=customer_id)
-    return list(instances.select_related("license__customer").order_by("-last_seen"))
+    return list(instances.select_related("license__customer").order_by("-last_seen")[:limit])
 
 
 def running_versions(*, vendor_id: int, since: datetime.datetime) -> dict[str, int]:
@@ -431,3 +433,44 @@ def running_versions(*, vendor_id: int, since: datetime.datetime) -> dict[str, i
         .annotate(n=Count("id"))
     )
     return {row["version"]: row["n"] for row in rows}
+
+
+# --- entitlement fields, plans and keys, for the console (licensing/plans.py writes) ----
+
+
+def fields_list(*, vendor_id: int) -> list[EntitlementField]:
+    return list(EntitlementField.objects.filter(vendor_id=vendor_id).order_by("key"))
+
+
+def field_get(*, vendor_id: int, key: str) -> EntitlementField | None:
+    return EntitlementField.objects.filter(vendor_id=vendor_id, key=key).first()
+
+
+def plans_list(*, vendor_id: int) -> list[Plan]:
+    return list(
+        Plan.objects.filter(vendor_id=vendor_id)
+        .annotate(n_licenses=Count("licenses"))
+        .order_by("name")
+    )
+
+
+def plan_get(*, vendor_id: int, plan_id: int) -> Plan | None:
+    return Plan.objects.filter(vendor_id=vendor_id, pk=plan_id).first()
+
+
+def license_keys_recent(*, vendor_id: int, limit: int = 50) -> list[LicenseKey]:
+    """The keys issued last (who got which sequence under which signing key)."""
+    return list(
+        LicenseKey.objects.filter(license__vendor_id=vendor_id)
+        .select_related("license__customer")
+        .order_by("-issued_at", "-id")[:limit]
+    )
+
+
+def licenses_over_seats(*, vendor_id: int) -> list[License]:
+    """Licenses whose last check-in counted more instances than seats."""
+    return list(
+        License.objects.filter(vendor_id=vendor_id, over_limit=True)
+        .select_related("customer", "plan")
+        .order_by("customer__name", "name")
+    )

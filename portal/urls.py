@@ -10,6 +10,7 @@ from portal.views import (
     console_api_tokens,
     console_customers,
     console_kits,
+    console_license_keys,
     console_lifecycle,
     console_storage,
     console_webhooks,
@@ -149,6 +150,35 @@ urlpatterns = [
         console_storage.immutable_rule_remove,
         name="console-immutable-rule-delete",
     ),
+    path("console/plans/", console_license_keys.plans, name="console-plans"),
+    path("console/plans/add", console_license_keys.plan_add, name="console-plan-add"),
+    path("console/plans/<int:plan_id>/", console_license_keys.plan_detail, name="console-plan"),
+    path(
+        "console/plans/<int:plan_id>/delete",
+        console_license_keys.plan_remove,
+        name="console-plan-delete",
+    ),
+    path(
+        "console/plans/fields/add",
+        console_license_keys.field_add,
+        name="console-entitlement-field-add",
+    ),
+    path(
+        "console/plans/fields/<slug:key>/",
+        console_license_keys.field_detail,
+        name="console-entitlement-field",
+    ),
+    path(
+        "console/plans/fields/<slug:key>/delete",
+        console_license_keys.field_remove,
+        name="console-entitlement-field-delete",
+    ),
+    path(
+        "console/licenses/<int:license_id>/plan",
+        console_license_keys.license_plan,
+        name="console-license-plan",
+    ),
+    path("console/instances/", console_license_keys.instances, name="console-instances"),
     path("console/tokens/", console_admin.push_tokens, name="console-tokens"),
     path("console/keys/", signing_keys.console_signing_keys, name="console-signing-keys"),
     path(

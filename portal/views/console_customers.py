@@ -17,7 +17,7 @@ from customers.services import (
     token_revoke,
 )
 from licensing.rules import RuleInvalid, repository_pattern_validate, rule_validate
-from licensing.selectors import grant_preview_tags, license_coverage
+from licensing.selectors import grant_preview_tags, instances_of_vendor, license_coverage
 from licensing.services import (
     LicenseError,
     grant_add,
@@ -45,6 +45,7 @@ from portal.mail import invitation_send
 from portal.services import customer_member_remove
 from portal.views.access import staff_page
 from portal.views.confirm import confirmation_page
+from portal.views.console_license_keys import license_plan_context
 from portal.views.invitation_link import invitation_link_page
 
 
@@ -120,6 +121,9 @@ def customer_detail(request, slug):
             "members": selectors.customer_members(vendor=request.vendor, customer=customer),
             "invitations": selectors.open_invitations(vendor=request.vendor, customer=customer),
             "tokens": selectors.customer_tokens(vendor=request.vendor, customer=customer),
+            "instances": instances_of_vendor(
+                vendor_id=request.vendor.pk, customer_id=customer.pk, limit=100
+            ),
         },
         status=400 if form.errors else 200,
     )
@@ -349,6 +353,7 @@ def _license_page(request, license, *, form, grant_form):
             "form": form,
             "grant_form": grant_form,
             "coverage": license_coverage(license=license),
+            **license_plan_context(request, license),
         },
         status=400 if form.errors or grant_form.errors else 200,
     )
