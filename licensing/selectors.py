@@ -474,3 +474,22 @@ def licenses_over_seats(*, vendor_id: int) -> list[License]:
         .select_related("customer", "plan")
         .order_by("customer__name", "name")
     )
+
+
+def running_versions_by_customer(
+    *, vendor_id: int, since: datetime.datetime
+) -> dict[str, dict[str, int]]:
+    """Customer slug -> {version: instances} for instances that checked in since `since`
+    and reported a version: what customers run, beside what they pulled (analytics'
+    version adoption shows both)."""
+    rows = (
+        Instance.objects.filter(license__vendor_id=vendor_id, last_seen__gte=since)
+        .exclude(version="")
+        .values("license__customer__slug", "version")
+        .annotate(n=Count("id"))
+        .order_by("license__customer__slug", "version")
+    )
+    out: dict[str, dict[str, int]] = {}
+    for row in rows:
+        out.setdefault(row["license__customer__slug"], {})[row["version"]] = row["n"]
+    return out

@@ -11,6 +11,7 @@ from analytics import selectors as queries
 from analytics.charts import bar_chart, line_chart
 from analytics.dashboard import dashboard_get
 from analytics.exports import rows_to_csv
+from licensing.selectors import running_versions_by_customer
 from portal import selectors
 from portal.views.access import customer_page, staff_page
 
@@ -21,7 +22,9 @@ TABLES = {
     ),
     "top-repositories": lambda v, p, r: queries.top_repositories(vendor=v, period=p, limit=100),
     "top-tags": lambda v, p, r: queries.top_tags(vendor=v, period=p, repository=r, limit=100),
-    "version-adoption": lambda v, p, r: queries.version_adoption(vendor=v, period=p, repository=r),
+    "version-adoption": lambda v, p, r: with_running_versions(
+        queries.version_adoption(vendor=v, period=p, repository=r), vendor=v, period=p
+    ),
     "quiet-customers": lambda v, p, r: queries.customers_gone_quiet(vendor=v),
 }
 
@@ -60,6 +63,24 @@ def _most_behind_first(row: dict):
     return (behind is None, -(behind or 0), row["customer_name"], row["repository"])
 
 
+def with_running_versions(rows: list[dict], *, vendor, period) -> list[dict]:
+    """Adoption rows with what the customer's instances report running in the period
+    (license check-ins, docs/license-keys.md): "1.4.0 ×3, 1.3.2", or "" where none report.
+    Analytics knows pulls only; licensing knows instances; the page shows both."""
+    since = datetime.datetime.combine(period.start, datetime.time.min, tzinfo=datetime.UTC)
+    running = running_versions_by_customer(vendor_id=vendor.pk, since=since)
+    return [
+        {
+            **row,
+            "running": ", ".join(
+                f"{version} ×{n}" if n > 1 else version
+                for version, n in running.get(row.get("customer"), {}).items()
+            ),
+        }
+        for row in rows
+    ]
+
+
 def _daily_chart(rows, title):
     return line_chart([(r["day"], r["pulls"]) for r in rows], title=title, unit="pulls")
 
@@ -92,7 +113,11 @@ def dashboard(request):
             ),
             quiet_days=queries.QUIET_DAYS,
             # Long tables show their first rows (most behind first); CSV has all of them.
-            adoption=sorted(data["adoption"], key=_most_behind_first)[:TABLE_ROWS],
+            adoption=with_running_versions(
+                sorted(data["adoption"], key=_most_behind_first)[:TABLE_ROWS],
+                vendor=request.vendor,
+                period=period,
+            ),
             adoption_count=len(data["adoption"]),
             quiet=data["quiet"][:TABLE_ROWS],
             quiet_count=len(data["quiet"]),
@@ -140,8 +165,10 @@ def customer_dashboard(request, slug: str):
             response = HttpResponse(rows_to_csv(rows), content_type="text/csv; charset=utf-8")
             response["Content-Disposition"] = f'attachment; filename="{slug}-pulls.csv"'
             return response
-        adoption = queries.version_adoption(
-            vendor=request.vendor, period=period, customer_id=customer.id
+        adoption = with_running_versions(
+            queries.version_adoption(vendor=request.vendor, period=period, customer_id=customer.id),
+            vendor=request.vendor,
+            period=period,
         )
         context.update(
             period=period,

@@ -7,6 +7,7 @@ import json
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from customers.models import AuditEvent
 from licensing.keys import license_key_current
@@ -209,3 +210,38 @@ def test_a_field_and_a_plan_are_deleted_after_a_confirmation(acme, acme_admin, p
     assert "Plan Business deleted." in messages_text(gone)
     assert not Plan.objects.filter(pk=plan.pk).exists()
     assert AuditEvent.objects.filter(action=AuditEvent.Action.PLAN_DELETED).count() == 1
+
+
+def test_version_adoption_shows_what_instances_run_beside_what_was_pulled(
+    acme, acme_viewer, customer, plan, license
+):
+    from analytics.models import PullRollup
+
+    PullRollup.objects.create(
+        key="k1",
+        vendor=acme,
+        customer=customer,
+        repository="acme/app",
+        tag="1.2.0",
+        digest="sha256:" + "1" * 64,
+        day=timezone.localdate(),
+        pulls=4,
+    )
+    key = license_key_current(license_plan_set(license=license, plan=plan))
+    for instance, version in (("a", "1.2.0"), ("b", "1.2.0"), ("c", "1.1.9")):
+        Client().post(
+            "/api/v1/license/check-in",
+            json.dumps({"key": key, "instance_id": instance, "version": version}),
+            content_type="application/json",
+        )
+    staff = sign_in(acme_viewer, acme)
+    rows = staff.get("/p/acme/console/analytics/?days=30").context["adoption"]
+    assert [(r["customer"], r["newest_tag"], r["running"]) for r in rows] == [
+        ("globex", "1.2.0", "1.1.9, 1.2.0 ×2")
+    ]
+    page = staff.get("/p/acme/console/analytics/customers/globex/?days=30")
+    assert [r["running"] for r in page.context["adoption"]] == ["1.1.9, 1.2.0 ×2"]
+    csv = staff.get(
+        "/p/acme/console/analytics/export/version-adoption.csv?days=30"
+    ).content.decode()
+    assert csv.splitlines()[0].endswith(",running") and "1.1.9, 1.2.0 ×2" in csv
