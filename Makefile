@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 export PORT
 
-.PHONY: run test lint install install-dev migrate bench bench-s3 bench-analytics bench-api bench-kits bench-gc clean worker beat
+.PHONY: run test lint install install-dev migrate bench bench-s3 bench-analytics bench-api bench-kits bench-gc bench-checkin clean worker beat
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -72,6 +72,10 @@ bench-api: install-dev
 
 bench-kits: install-dev
 	$(BIN)/python bench/kits.py
+
+# License check-in against the manifest GET of the same run.
+bench-checkin: install-dev
+	$(BIN)/python bench/checkin.py
 # Garbage collection: distr's online GC against `docker-registry garbage-collect`.
 bench-gc: install-dev
 	$(BIN)/python bench/gc.py

@@ -27,8 +27,7 @@ from licensing.keys import (
 )
 from licensing.models import Instance, License, LicenseKey
 from licensing.plans import license_seats
-from signing.published import vendor_public_url
-from signing.signatures import SignatureInvalid, jws_verify
+from signing.signatures import SignatureInvalid, jws_verify_by_vendor_slug
 
 TOUCH_SECONDS = 60
 MAX_KEY = 16 * 1024
@@ -66,31 +65,39 @@ def key_authenticate(token: str) -> Presented:
         raise CheckInRefused(401, "not a license key (a compact JWS)") from None
     prefix = f"{settings.DISTR_PUBLIC_URL}/p/"
     slug = issuer[len(prefix) :] if isinstance(issuer, str) and issuer.startswith(prefix) else ""
-    vendor = Vendor.objects.filter(slug=slug).first() if slug and "/" not in slug else None
-    if vendor is None:
+    if not slug or "/" in slug:
         raise CheckInRefused(401, "the key's issuer is not a vendor of this distr")
     try:
-        claims = jws_verify(
-            vendor=vendor,
+        # The vendor and its signing key in one query: the issuer names the vendor, and
+        # the issuer claim is checked against that vendor's URL once the signature holds.
+        vendor, claims = jws_verify_by_vendor_slug(
+            vendor_slug=slug,
             token=token,
             typ=KEY_TYP,
-            issuer=vendor_public_url(vendor),
+            issuer=f"{prefix}{slug}",  # signing.published.vendor_public_url
             # Dates are answered as a status below, not refused as a bad credential.
             options={"verify_exp": False, "verify_nbf": False, "require": ["sub", "seq"]},
         )
     except SignatureInvalid as exc:
+        if not Vendor.objects.filter(slug=slug).exists():
+            raise CheckInRefused(401, "the key's issuer is not a vendor of this distr") from None
         raise CheckInRefused(401, f"the key does not verify: {exc}") from None
     license_id = str(claims["sub"])
-    license = (
-        License.objects.filter(vendor=vendor, pk=int(license_id) if license_id.isdigit() else 0)
-        .select_related("vendor", "customer", "plan")
+    license_pk = int(license_id) if license_id.isdigit() else 0
+    # The license and the record that distr issued this very key, in one query.
+    issued = (
+        LicenseKey.objects.filter(
+            license_id=license_pk, license__vendor=vendor, token_sha256=token_sha256(token)
+        )
+        .select_related("license__vendor", "license__customer", "license__plan")
+        .defer("claims")  # the token itself was just verified: its claims are in hand
         .first()
     )
-    if license is None:
-        raise CheckInRefused(410, "the license of this key was deleted")
-    if not LicenseKey.objects.filter(license=license, token_sha256=token_sha256(token)).exists():
+    if issued is None:
+        if not License.objects.filter(vendor=vendor, pk=license_pk).exists():
+            raise CheckInRefused(410, "the license of this key was deleted")
         raise CheckInRefused(401, "distr did not issue this key")
-    return Presented(license=license, claims=claims)
+    return Presented(license=issued.license, claims=claims)
 
 
 def _status(presented: Presented) -> str:

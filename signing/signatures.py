@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from customers.models import Vendor
 from signing import sealing
 from signing.models import SigningKey
-from signing.selectors import verification_key
+from signing.selectors import verification_key, verification_key_by_vendor_slug
 from signing.services import signing_key_current
 
 _private_cache: dict[str, Ed25519PrivateKey] = {}  # kid -> key; a kid's key never changes
@@ -60,6 +60,22 @@ def jws_verify(*, vendor: Vendor, token: str, typ: str, leeway: int = 0, **optio
     """The claims of `token` if the vendor's key named by its `kid` signed it, its `typ`
     is `typ` and its time claims hold; else SignatureInvalid with the reason. `options`
     go to PyJWT (for example `audience=`, `issuer=`, `options={"require": [...]}`)."""
+    kid = _checked_kid(token, typ)
+    key = verification_key(vendor=vendor, kid=kid) if kid else None
+    return _verified(key, token, leeway, options)
+
+
+def jws_verify_by_vendor_slug(
+    *, vendor_slug: str, token: str, typ: str, leeway: int = 0, **options
+) -> tuple[Vendor, dict]:
+    """jws_verify for a token whose issuer names the vendor: the vendor and its key in one
+    query (the license check-in's hot path); (vendor, claims)."""
+    kid = _checked_kid(token, typ)
+    key = verification_key_by_vendor_slug(vendor_slug=vendor_slug, kid=kid) if kid else None
+    return (key.vendor if key else None), _verified(key, token, leeway, options)
+
+
+def _checked_kid(token: str, typ: str) -> str:
     try:
         header = jwt.get_unverified_header(token)
     except jwt.InvalidTokenError as exc:
@@ -69,7 +85,10 @@ def jws_verify(*, vendor: Vendor, token: str, typ: str, leeway: int = 0, **optio
     if header.get("typ") != typ:
         raise SignatureInvalid(f"typ is not {typ}")
     kid = header.get("kid")
-    key = verification_key(vendor=vendor, kid=kid) if isinstance(kid, str) else None
+    return kid if isinstance(kid, str) else ""
+
+
+def _verified(key: SigningKey | None, token: str, leeway: int, options: dict) -> dict:
     if key is None:
         raise SignatureInvalid("signed by a key this vendor does not (or no longer) trust")
     public = Ed25519PublicKey.from_public_bytes(bytes(key.public_key))
