@@ -131,18 +131,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # IMMEDIATE transactions and a busy timeout let gunicorn's threads and workers share
     # one SQLite file without "database is locked" errors.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {
-            "transaction_mode": "IMMEDIATE",
-            "timeout": 30,
-            # WAL's NORMAL sync: no fsync per commit, only at checkpoints; a power loss
-            # may lose the last commits, never consistency (blob files are renamed
-            # without fsync either, docs/registry.md).
-            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-        }
+        {"transaction_mode": "IMMEDIATE", "timeout": 30, "init_command": "PRAGMA journal_mode=WAL;"}
     )
-    # Threads of one process queue for the write lock in Python, not in SQLite's
-    # sleeping busy handler (distr/db/sqlite3/base.py).
-    DATABASES["default"]["ENGINE"] = "distr.db.sqlite3"
     DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test.sqlite3")}
 # Persistent connections: opening one costs more than a registry read (measured ~0.3 ms on
 # SQLite, more on PostgreSQL), so every gunicorn thread keeps its own.

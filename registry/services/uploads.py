@@ -33,11 +33,7 @@ def upload_start(
     quota_refuse_if_over(repository=repository, incoming=declared_bytes or UNDECLARED, actor=actor)
     upload = Upload(repository=repository)
     blob_store().upload_create(upload.id)
-    # A transaction of its own, not autocommit: on SQLite a write transaction queues for
-    # the process's writer turn, where a bare INSERT would sleep in SQLite's busy handler
-    # (distr/db/sqlite3/base.py).
-    with transaction.atomic():
-        upload.save(force_insert=True)
+    upload.save(force_insert=True)
     return upload
 
 

@@ -7,8 +7,8 @@ next request from any process the moment its 201 arrives (docs/coherence.md).
 Each push is docker's: POST + PUT ?digest= for a config and a 1 KiB layer, then the
 manifest under its own tag, then the same manifest under the shared tag `latest` (so the
 pushes also queue on one tag row before the generation row: the lock order that must not
-deadlock). Meaningful on both databases: on SQLite the threads of a worker queue on the
-process's writer lock (distr/db/sqlite3/base.py), on PostgreSQL on row locks.
+deadlock). Meaningful on both databases: on SQLite the pushes queue for the one writer,
+on PostgreSQL on row locks (the tag's, then the repository's generation row).
 """
 
 import hashlib
