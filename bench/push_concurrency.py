@@ -23,8 +23,9 @@ Distribution, single against spread on the same run), not an absolute capacity.
 Run: `make bench-push` or `.venv/bin/python bench/push_concurrency.py [--pushes 2000]
 [--clients 50] [--repos 1000] [--postgres postgres://postgres@127.0.0.1:5432/bench_push]
 [--redis redis://127.0.0.1:6379/7] [--pull-clients 500] [--pull-mib 10] [--skip-pull]`.
-The issue's 100,000 pushes take about half an hour per configuration on 2 cores; the
-default 2,000 finishes in well under a minute each (bench/README.md has the figures).
+The issue's 100,000 pushes take about an hour per run on 2 cores (distr pushes 20-30 a
+second there); the default 2,000 take a minute or two each (bench/README.md has the
+figures).
 """
 
 import argparse
