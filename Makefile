@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 export PORT
 
-.PHONY: run test lint install install-dev migrate bench bench-s3 bench-analytics bench-api bench-kits bench-gc bench-checkin clean worker beat
+.PHONY: run test lint install install-dev migrate bench bench-s3 bench-analytics bench-api bench-kits bench-gc bench-checkin bench-push clean worker beat
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -79,6 +79,11 @@ bench-checkin: install-dev
 # Garbage collection: distr's online GC against `docker-registry garbage-collect`.
 bench-gc: install-dev
 	$(BIN)/python bench/gc.py
+
+# Pushes at 50 concurrent clients into one repository against spread over many, and 500
+# clients pulling one image: SQLite, PostgreSQL (BENCH_POSTGRES_URL) and Distribution.
+bench-push: install-dev
+	$(BIN)/python bench/push_concurrency.py
 
 clean:
 	rm -rf $(VENV) .stamp-install .stamp-install-dev staticfiles

@@ -4,7 +4,7 @@ Counted by recomputation from the content graph, never by a counter that could d
 a blob counts once for a vendor however many of its repositories link it (it is stored
 once), plus the bytes of uploads in progress (already in storage). Per repository,
 `linked` is every blob it links and `attributable` the blobs no other repository of the
-vendor links (what deleting the repository would free). See docs/storage-insight.md."""
+vendor links (what deleting the repository would free). See docs/registry.md, "Quotas"."""
 
 import time
 

@@ -112,17 +112,22 @@ def _manifest_store(repository, digest, parsed, raw, tag, actor):
                     "size": manifest.size,
                 },
             )
-        if tag is not None:
-            _tag_point(repository=repository, name=tag, manifest=manifest, actor=actor)
-        if created:
-            # e.g. a new referrer. After the tag: every writer locks the tag row before
-            # the repository's generation row, else two pushes to one tag can deadlock.
+        moved = tag is not None and _tag_point(
+            repository=repository, name=tag, manifest=manifest, actor=actor
+        )
+        if created or moved:
+            # Once, and the last statement before the commit: the generation row is the
+            # one row every push into this repository writes, so its lock is held only
+            # for the commit (bench/README.md, "Pushes under concurrency"). After the
+            # tag: every writer locks the tag row before the generation row, else two
+            # pushes to one tag can deadlock.
             repository_changed(repository_name=repository.name)
     return manifest, parsed
 
 
-def _tag_point(*, repository: Repository, name: str, manifest: Manifest, actor: str) -> None:
-    """Point tag `name` at `manifest`: one row update, audited when it changes.
+def _tag_point(*, repository: Repository, name: str, manifest: Manifest, actor: str) -> bool:
+    """Point tag `name` at `manifest`: one row update, audited when it changes. Returns
+    whether it changed (the caller then bumps the repository's generation).
 
     An existing tag row is locked, so concurrent moves queue and each closes the history
     row the previous one opened. A new tag has no row to lock: concurrent first pushes
@@ -146,14 +151,13 @@ def _tag_point(*, repository: Repository, name: str, manifest: Manifest, actor: 
     now = timezone.now()
     if current is not None:
         if current.manifest_id == manifest.id:
-            return  # the identical digest again: allowed even on an immutable tag
+            return False  # the identical digest again: allowed even on an immutable tag
         immutable_refuse_if_covered(repository=repository, tag=name, doing="be moved")
         previous = current.manifest.digest
         current.manifest = manifest
         current.save(update_fields=["manifest", "updated_at"])
         _history_close(repository, name, now)
     TagHistory.objects.create(repository=repository, tag=name, digest=manifest.digest, since=now)
-    repository_changed(repository_name=repository.name)
     _audit(
         repository,
         AuditEvent.Action.TAG_MOVED,
@@ -161,6 +165,7 @@ def _tag_point(*, repository: Repository, name: str, manifest: Manifest, actor: 
         f"{name}",
         {"repository": repository.name, "tag": name, "from": previous, "to": manifest.digest},
     )
+    return True
 
 
 def _history_close(repository: Repository, tag: str, when) -> None:
