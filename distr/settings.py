@@ -439,7 +439,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 3600.0,
         "options": {"expires": 3600},
     },
-    "registry-storage-snapshots": {  # storage over time (docs/storage-insight.md)
+    "registry-storage-snapshots": {  # storage over time (docs/registry.md, "Storage insight")
         "task": "registry.tasks.storage_snapshots_take",
         "schedule": 3600.0,
         "options": {"expires": 3600},
