@@ -45,9 +45,12 @@ class ImageItem:
     tag: str
     digest: str
     media_type: str
-    platforms: list[str]
+    platforms: list[str]  # of an index: the platforms in the kit, in the index's order
     manifests: set[str]  # this image's closure: the root, children, referrers
     blobs: set[str]
+    left_out: list[str] = field(default_factory=list)  # platforms a filter left out
+    # of a partial index: (platform, child digest) in the kit, in the index's order
+    selected: list[tuple[str, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -64,25 +67,56 @@ def _wanted(repository: str, tag: str, tags: list[str]) -> bool:
     return not tags or f"{repository}:{tag}" in tags or tag in tags
 
 
+def _platform_name(entry: dict) -> str:
+    platform = entry.get("platform") or {}
+    if not (platform.get("os") and platform.get("architecture")):
+        return ""
+    parts = [platform["os"], platform["architecture"], platform.get("variant", "")]
+    return "/".join(p for p in parts if p)
+
+
 def _platforms(media_type: str, content: bytes) -> list[str]:
     if media_type not in INDEX_TYPES:
         return []
-    found = []
-    for entry in json.loads(content).get("manifests", []):
-        platform = entry.get("platform") or {}
-        if platform.get("os") and platform.get("architecture"):
-            parts = [platform["os"], platform["architecture"], platform.get("variant", "")]
-            found.append("/".join(p for p in parts if p))
-    return found
+    names = (_platform_name(e) for e in json.loads(content).get("manifests", []))
+    return [n for n in names if n and n != "unknown/unknown"]
 
 
-def _closure(root: str, graph, allowed: frozenset[str]) -> set[str]:
-    """The root, its children (indexes) and referrers, only where the entitlement has them."""
+def platform_matches(name: str, wanted: list[str]) -> bool:
+    """`linux/arm64` matches `linux/arm64` and `linux/arm64/v8`; `linux/arm64/v8` only
+    itself."""
+    return any(name == w or name.startswith(w + "/") for w in wanted)
+
+
+def platform_split(content: bytes, wanted: list[str]) -> tuple[list[tuple[str, str]], list[str]]:
+    """An index's children under a platform filter: ([(platform, digest) kept], [platforms
+    left out]). Children without a platform (artifacts) are kept; buildx attestation
+    manifests (`unknown/unknown`) go with the platform manifest they describe."""
+    entries = json.loads(content).get("manifests", [])
+    kept, left = [], []
+    for entry in entries:
+        name = _platform_name(entry)
+        if name and name != "unknown/unknown":
+            (kept if platform_matches(name, wanted) else left).append((name, entry["digest"]))
+    kept_digests = {d for _, d in kept}
+    for entry in entries:
+        name = _platform_name(entry)
+        if not name:
+            kept.append(("", entry["digest"]))
+        elif name == "unknown/unknown":
+            described = (entry.get("annotations") or {}).get("vnd.docker.reference.digest")
+            (kept if described in kept_digests else left).append(("", entry["digest"]))
+    return kept, [name for name, _ in left if name]
+
+
+def _closure(root: str, graph, allowed: frozenset[str], skip=frozenset()) -> set[str]:
+    """The root, its children (indexes) and referrers, only where the entitlement has them
+    and the platform filter did not leave them out (`skip`)."""
     seen: set[str] = set()
     stack = [root]
     while stack:
         digest = stack.pop()
-        if digest in seen or digest not in allowed:
+        if digest in seen or digest not in allowed or digest in skip:
             continue
         seen.add(digest)
         stack.extend(graph.children.get(digest, ()))
@@ -90,7 +124,12 @@ def _closure(root: str, graph, allowed: frozenset[str]) -> set[str]:
     return seen
 
 
-def kit_content(*, customer: Customer, tags: list[str], newest: int | None) -> Content:
+def kit_content(
+    *, customer: Customer, tags: list[str], newest: int | None, platforms: list[str] | None = None
+) -> Content:
+    """`platforms` (e.g. ["linux/amd64"]) narrows multi-platform images: an index keeps
+    its bytes and digest, only the selected platforms' manifests and blobs come along, and
+    an index with none of them is left out. Single-platform manifests are kept."""
     content = Content()
     names = sorted(licensed_repository_names(customer_id=customer.pk))
     for name in names:
@@ -103,7 +142,7 @@ def kit_content(*, customer: Customer, tags: list[str], newest: int | None) -> C
         chosen = [t for t in tags_newest_first(current) if _wanted(name, t, tags)]
         if newest:
             chosen = chosen[:newest]
-        _add_repository(content, repository, graph, entitlement, sorted(chosen))
+        _add_repository(content, repository, graph, entitlement, sorted(chosen), platforms)
     if not content.images:
         raise KitEmpty("none of the tags your licenses cover matches what was asked for")
     content.blobs = dict(
@@ -113,11 +152,22 @@ def kit_content(*, customer: Customer, tags: list[str], newest: int | None) -> C
     return content
 
 
-def _add_repository(content: Content, repository, graph, entitlement, tags: list[str]) -> None:
+def _add_repository(
+    content: Content, repository, graph, entitlement, tags: list[str], platforms=None
+) -> None:
     rows = {}
     for tag in tags:
         root = graph.tags[tag]
-        manifests = _closure(root, graph, entitlement.manifests)
+        top = rows.get(root) or Manifest.objects.get(repository=repository, digest=root)
+        rows[root] = top
+        selected, left_out, skip = [], [], set()
+        if platforms and top.media_type in INDEX_TYPES:
+            kept, left_out = platform_split(bytes(top.content), platforms)
+            selected = [(name, digest) for name, digest in kept if name]
+            if not selected:
+                continue  # none of the platforms asked for
+            skip = set(graph.children.get(root, ())) - {d for _, d in kept}
+        manifests = _closure(root, graph, entitlement.manifests, frozenset(skip))
         missing = manifests - rows.keys()
         rows.update(
             {
@@ -126,16 +176,18 @@ def _add_repository(content: Content, repository, graph, entitlement, tags: list
             }
         )
         blobs = {b for d in manifests for b in graph.blobs.get(d, ()) if b in entitlement.blobs}
-        top = rows[root]
+        present = _platforms(top.media_type, bytes(top.content))
         content.images.append(
             ImageItem(
                 repository=repository.name,
                 tag=tag,
                 digest=root,
                 media_type=top.media_type,
-                platforms=_platforms(top.media_type, bytes(top.content)),
+                platforms=[p for p in present if p not in left_out],
                 manifests=manifests,
                 blobs=blobs,
+                left_out=left_out,
+                selected=selected if left_out else [],
             )
         )
         for digest in manifests:

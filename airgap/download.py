@@ -3,11 +3,18 @@
 If-Range, so `curl -C -` resumes a broken download and two downloads are byte-identical.
 
 The bytes of one response come from many blobs, so unlike a blob GET there is no single
-object to redirect to (S3) or sendfile: the filesystem store is read with pread into a
-reused buffer, object storage with one ranged GET per blob the range overlaps.
+object to redirect to (S3) or hand to gunicorn's sendfile. On the filesystem store under
+gunicorn (plain HTTP), each blob segment goes out with sendfile(2) straight onto the
+client socket (`gunicorn.socket`) between the headers and small files gunicorn writes:
+gunicorn writes every chunk the body yields before it asks for the next, so the order on
+the wire is the tar's. Elsewhere (TLS in gunicorn, the test client) the filesystem store is
+read with pread, object storage with one ranged GET per blob the range overlaps.
 """
 
 import os
+import select
+import socket
+import ssl
 from collections.abc import Iterator
 
 from django.http import HttpResponse, StreamingHttpResponse
@@ -37,6 +44,65 @@ def _filesystem_reader(store):
                 yield data
 
     return read
+
+
+SENDFILE_STEP = 64 * 1024 * 1024  # per sendfile call; the kernel may send less
+
+
+def _sendfile_all(sock: socket.socket, fd: int, offset: int, length: int) -> int:
+    """Send `length` bytes of `fd` from `offset` onto the socket; the bytes sent (less
+    only when the file is shorter). Waits while the socket is full (a socket timeout makes
+    it non-blocking underneath)."""
+    out, sent = sock.fileno(), 0
+    timeout = sock.gettimeout()
+    while sent < length:
+        try:
+            n = os.sendfile(out, fd, offset + sent, min(SENDFILE_STEP, length - sent))
+        except BlockingIOError:
+            if not select.select([], [out], [], timeout)[1]:
+                raise TimeoutError("client not reading") from None
+            continue
+        if n == 0:
+            break
+        sent += n
+    return sent
+
+
+def _sendfile_reader(store, sock, state: dict):
+    """pread until gunicorn has written something (the status line and headers go out
+    with its first write), then sendfile for the rest of each blob segment."""
+
+    def read(digest: str, offset: int, length: int) -> Iterator[bytes | int]:
+        with store.blob_open(digest_parse(digest)) as handle:
+            fd = handle.fileno()
+            while length > 0:
+                if state["written"]:
+                    sent = _sendfile_all(sock, fd, offset, length)
+                    yield sent
+                    return  # shorter than recorded (sent < length): the layout raises
+                data = os.pread(fd, min(CHUNK, length), offset)
+                if not data:
+                    return
+                offset += len(data)
+                length -= len(data)
+                yield data
+
+    return read
+
+
+def _written(stream: Iterator[bytes], state: dict) -> Iterator[bytes]:
+    """Marks `state` once gunicorn has written a chunk: it asks for the next one only
+    after writing the previous one."""
+    for chunk in stream:
+        yield chunk
+        state["written"] = True
+
+
+def _client_socket(request):
+    sock = request.META.get("gunicorn.socket")
+    if not isinstance(sock, socket.socket) or isinstance(sock, ssl.SSLSocket):
+        return None
+    return sock
 
 
 def _object_reader(store):
@@ -73,7 +139,14 @@ def kit_headers(kit: Kit) -> dict[str, str]:
 
 
 def kit_response(
-    kit: Kit, layout: Layout, start: int, end: int, partial: bool, *, head: bool = False
+    kit: Kit,
+    layout: Layout,
+    start: int,
+    end: int,
+    partial: bool,
+    *,
+    head: bool = False,
+    sock=None,
 ):
     headers = {**kit_headers(kit), "Content-Length": str(end - start + 1)}
     if partial:
@@ -81,8 +154,14 @@ def kit_response(
     status = 206 if partial else 200
     if head:
         return HttpResponse(status=status, content_type="application/x-tar", headers=headers)
+    store = blob_store()
+    if sock is not None and hasattr(store, "blob_open"):
+        state = {"written": False}
+        body = _written(layout.stream(start, end, _sendfile_reader(store, sock, state)), state)
+    else:
+        body = layout.stream(start, end, blob_reader())
     return StreamingHttpResponse(
-        layout.stream(start, end, blob_reader()),
+        body,
         status=status,
         content_type="application/x-tar",
         headers=headers,
@@ -131,4 +210,12 @@ def kit_serve(request, kit: Kit, *, actor: str):
                 images=kit.images,
                 client_address=address,
             )
-    return kit_response(kit, kit_layout(kit), start, end, partial, head=request.method == "HEAD")
+    return kit_response(
+        kit,
+        kit_layout(kit),
+        start,
+        end,
+        partial,
+        head=request.method == "HEAD",
+        sock=_client_socket(request),
+    )

@@ -120,6 +120,7 @@ def kit_json(
                 "digest": image.digest,
                 "mediaType": image.media_type,
                 "platforms": image.platforms,
+                "platformsLeftOut": image.left_out,
                 "size": size,
                 "referrers": sorted(i.digest for i in items if i.subject),
             }
@@ -166,9 +167,10 @@ def sha256sums(files: list[tuple[str, bytes]], streamed: dict[str, int]) -> byte
     return "".join(f"{h}  {name}\n" for name, h in sorted(lines.items())).encode()
 
 
-def import_sh(*, kit_id: str, since: str | None, copies: list[tuple[str, str]]) -> bytes:
-    """The POSIX sh importer; `copies` are (reference in the layout, repository:tag)."""
-    lines = "\n".join(f"{ref} {dest}" for ref, dest in copies)
+def import_sh(*, kit_id: str, since: str | None, copies: list[tuple[str, str, str]]) -> bytes:
+    """The POSIX sh importer; `copies` are (reference in the layout, repository:tag, `-`
+    for the whole image or `os/arch=digest,...` for the platforms a filter kept)."""
+    lines = "\n".join(f"{ref} {dest} {mode}" for ref, dest, mode in copies)
     delta_note = (
         f'DELTA="{since}"  # a delta: it leaves out blobs kit {since} (or a kit before it) held'
         if since

@@ -16,8 +16,9 @@ from dataclasses import dataclass
 BLOCK = 512
 TRAILER = b"\0" * (2 * BLOCK)  # end of archive: two zero blocks
 
-# (digest, offset in the blob, length) -> the blob's bytes from there, in chunks.
-BlobReader = Callable[[str, int, int], Iterator[bytes]]
+# (digest, offset in the blob, length) -> the blob's bytes from there, in chunks; a chunk
+# may instead be an int: that many bytes the reader sent to the client itself (sendfile).
+BlobReader = Callable[[str, int, int], Iterator[bytes | int]]
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,9 @@ def _member_bytes(member: Placed, lo: int, hi: int, read_blob: BlobReader) -> It
         else:
             expected = b - a
             for chunk in read_blob(entry.digest, a - member.data_start, expected):
+                if isinstance(chunk, int):
+                    expected -= chunk  # already on the wire
+                    continue
                 expected -= len(chunk)
                 yield chunk
             if expected != 0:

@@ -65,17 +65,20 @@ def kit_create(
     tags: list[str] | None = None,
     newest: int | None = None,
     since: Kit | None = None,
+    platforms: list[str] | None = None,
     actor: str = "",
 ) -> Kit:
     vendor = customer.vendor
     if since is not None and (since.customer_id != customer.pk or since.vendor_id != vendor.pk):
         raise KitInvalid("a delta builds on an earlier kit of the same customer")
-    content = kit_content(customer=customer, tags=tags or [], newest=newest)
+    content = kit_content(customer=customer, tags=tags or [], newest=newest, platforms=platforms)
     omitted = _omitted(content, since)
     streamed = {d: s for d, s in content.blobs.items() if d not in omitted}
     kit_id = str(uuid.uuid4())
     created = timezone.now().replace(microsecond=0)
     registry = registry_host()
+    # A partial index cannot be pushed (registries want every child): its referrers neither.
+    partial_indexes = {i.digest for i in content.images if i.selected}
     extras = kit_extra_files(vendor=vendor, customer=customer, licenses=content.licenses)
     with transaction.atomic():
         kid = signing_key_current(vendor=vendor).kid  # made on first use
@@ -94,12 +97,14 @@ def kit_create(
             jwks_url=jwks_url(vendor),
         )
         _, signature = sign_detached(vendor=vendor, data=kit_json)
-        copies = [(f"{registry}/{i.repository}:{i.tag}", f"{i.repository}:{i.tag}")
+        copies = [(f"{registry}/{i.repository}:{i.tag}", f"{i.repository}:{i.tag}",
+                   ",".join(f"{p}={d}" for p, d in i.selected) or "-")
                   for i in content.images]  # fmt: skip
         copies += [
             (f"{registry}/{m.repository}:{files.referrer_tag(d)}",
-             f"{m.repository}:{files.referrer_tag(d)}")
-            for d, m in sorted(content.manifests.items()) if m.subject
+             f"{m.repository}:{files.referrer_tag(d)}", "-")
+            for d, m in sorted(content.manifests.items())
+            if m.subject and m.subject not in partial_indexes
         ]  # fmt: skip
         named = [
             ("oci-layout", files.OCI_LAYOUT),
@@ -126,6 +131,7 @@ def kit_create(
             request={
                 "tags": tags or [],
                 "newest": newest,
+                "platforms": platforms or [],
                 "licenses": [lic.pk for lic in content.licenses],
                 "omitted": [{"digest": d, "size": s} for d, s in sorted(omitted.items())],
             },
@@ -137,6 +143,7 @@ def kit_create(
                     "digest": i.digest,
                     "media_type": i.media_type,
                     "platforms": i.platforms,
+                    "platforms_left_out": i.left_out,
                 }
                 for i in content.images
             ],  # fmt: skip
@@ -247,10 +254,11 @@ def kit_preview(
     tags: list[str] | None = None,
     newest: int | None = None,
     since: Kit | None = None,
+    platforms: list[str] | None = None,
 ) -> dict:
     """What kit_create would put in a kit now, without creating it: images and the bytes
     to download (blobs and manifests; the tar adds a few KiB of headers and files)."""
-    content = kit_content(customer=customer, tags=tags or [], newest=newest)
+    content = kit_content(customer=customer, tags=tags or [], newest=newest, platforms=platforms)
     omitted = _omitted(content, since)
     size = sum(s for d, s in content.blobs.items() if d not in omitted)
     size += sum(len(m.content) for m in content.manifests.values())

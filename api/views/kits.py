@@ -38,6 +38,11 @@ class KitCreateSerializer(serializers.Serializer):
     tags = serializers.ListField(child=serializers.CharField(max_length=300), required=False)
     newest = serializers.IntegerField(min_value=1, required=False)
     since = serializers.UUIDField(required=False)
+    platforms = serializers.ListField(
+        child=serializers.RegexField(r"^[a-z0-9]+/[a-z0-9_]+(/[a-z0-9]+)?$", max_length=60),
+        required=False,
+        help_text="keep only these platforms of multi-platform images, e.g. linux/amd64",
+    )
 
 
 def kit_of(request, kit_id) -> Kit:
@@ -75,7 +80,11 @@ class KitList(ListModelMixin, VendorAPIView):
             if data.get("since"):
                 since = kit_get(vendor=request.vendor, customer=customer, kit_id=data["since"])
             kit = kit_create(
-                customer=customer, tags=data.get("tags"), newest=data.get("newest"), since=since
+                customer=customer,
+                tags=data.get("tags"),
+                newest=data.get("newest"),
+                since=since,
+                platforms=data.get("platforms"),
             )
         except KitNotFound:
             raise Unprocessable("since: no such kit of this customer") from None

@@ -1,6 +1,8 @@
 """The customer's Kits page: choose what to take across the air gap, see its size, build
 it (full, or a delta since an earlier kit), download it, and verify it offline."""
 
+import re
+
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -14,9 +16,14 @@ from portal.views.access import customer_page
 from signing.published import jwks_url
 from signing.selectors import key_public_view, signing_keys_list
 
+PLATFORM = re.compile(r"[a-z0-9]+/[a-z0-9_]+(/[a-z0-9]+)?")
+
 
 def kit_request_parse(post, *, vendor, customer) -> dict:
-    """The form's choice -> kit_create arguments (tags, newest, since)."""
+    """The form's choice -> kit_create arguments (tags, newest, since, platforms)."""
+    platforms = post.get("platforms", "").replace(",", " ").split()
+    if any(not PLATFORM.fullmatch(p) for p in platforms):
+        raise KitInvalid("platforms are os/arch or os/arch/variant, e.g. linux/amd64")
     tags = [t.strip() for t in post.get("tags", "").replace(",", " ").split() if t.strip()]
     newest = post.get("newest", "").strip()
     since = post.get("since", "").strip()
@@ -24,6 +31,7 @@ def kit_request_parse(post, *, vendor, customer) -> dict:
         "tags": tags,
         "newest": int(newest) if newest.isdigit() and int(newest) > 0 else None,
         "since": kit_get(vendor=vendor, customer=customer, kit_id=since) if since else None,
+        "platforms": platforms,
     }
 
 

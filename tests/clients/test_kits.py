@@ -28,6 +28,7 @@ from tests.clients.conftest import (
     push_image,
     push_index,
     put_manifest,
+    sha256,
 )
 from tests.conftest import license_grant
 from tests.support.registry_client import OCI_MANIFEST
@@ -110,7 +111,6 @@ def released(live_registry, customer):
         "subject": index,
     }
     raw = json.dumps(signature).encode()
-    from tests.clients.conftest import sha256
 
     sig = put_manifest(live_registry, app, sha256(raw), signature, OCI_MANIFEST)
     two = push_image(live_registry, app, "2.0", make_image("two"))
@@ -235,3 +235,67 @@ def _configs(kit) -> list[str]:
         if "config" in body:
             found.append(body["config"]["digest"])
     return found
+
+
+def test_a_kit_filtered_to_one_platform_keeps_the_index_and_loads_and_imports(
+    live_registry, mirror, vendor, customer, docker, client, tmp_path
+):
+    """Two platforms, filtered to the host's: the index travels byte for byte (its digest
+    still names it), only the host platform's manifest and blobs come along; docker load,
+    skopeo copy oci-archive: and import.sh all work on the result."""
+    app = f"acme/plat{uuid.uuid4().hex[:10]}"
+    host, other = make_image("host", HOST_ARCH), make_image("other", OTHER_ARCH)
+    index = push_index(live_registry, app, "1.0", [host, other])
+    license_grant(customer, app, "glob:*", name="Platforms")
+    registry = settings.REGISTRY_SERVICE
+    kit = kit_create(customer=customer, platforms=[f"linux/{HOST_ARCH}"])
+    image = next(i for i in kit.images if i["repository"] == app)
+    assert image["platforms"] == [f"linux/{HOST_ARCH}"]
+    assert image["platforms_left_out"] == [f"linux/{OTHER_ARCH}"]
+    kit_path = tmp_path / "kit.tar"
+    download(live_registry, vendor, kit, kit_path)
+
+    import tarfile
+
+    with tarfile.open(kit_path) as archive:
+        names = set(archive.getnames())
+        kit_json = json.load(archive.extractfile("kit.json"))
+        raw_index = archive.extractfile(f"blobs/sha256/{index['digest'][7:]}").read()
+    vendor_index = client.get(f"/v2/{app}/manifests/1.0",
+                              HTTP_ACCEPT="application/vnd.oci.image.index.v1+json")  # fmt: skip
+    assert raw_index == vendor_index.content  # byte-identical: @sha256: of the index holds
+    children = {c["platform"]["architecture"]: c["digest"]
+                for c in json.loads(raw_index)["manifests"]}  # fmt: skip
+    assert f"blobs/sha256/{children[HOST_ARCH][7:]}" in names
+    assert f"blobs/sha256/{children[OTHER_ARCH][7:]}" not in names
+    for arch, present in ((HOST_ARCH, True), (OTHER_ARCH, False)):
+        child = client.get(f"/v2/{app}/manifests/{children[arch]}", HTTP_ACCEPT=OCI_MANIFEST)
+        body = json.loads(child.content)
+        for blob in [body["config"], *body["layers"]]:
+            assert (f"blobs/sha256/{blob['digest'][7:]}" in names) is present, (arch, blob)
+    entry = next(i for i in kit_json["images"] if i["repository"] == app)
+    assert (entry["platforms"], entry["platformsLeftOut"]) == (
+        [f"linux/{HOST_ARCH}"], [f"linux/{OTHER_ARCH}"],
+    )  # fmt: skip
+
+    loaded = docker.run("load", "-i", str(kit_path))
+    assert f"Loaded image: {registry}/{app}:1.0" in loaded.stdout
+    inspected = json.loads(docker.run("image", "inspect", f"{registry}/{app}:1.0").stdout)
+    assert (inspected[0]["Architecture"], inspected[0]["Id"]) == (HOST_ARCH, host.id)
+
+    copied = f"{mirror.server.host}/acme/platcopy:1.0"
+    skopeo("copy", "--preserve-digests", "--dest-tls-verify=false",
+           f"oci-archive:{kit_path}:{registry}/{app}:1.0", f"docker://{copied}",
+           auth={mirror.server.host: ("ci", mirror.secrets["acme"])})  # fmt: skip
+    assert (
+        mirror.manifest("acme", "acme/platcopy:1.0").headers["Docker-Content-Digest"]
+        == children[HOST_ARCH]
+    )
+
+    result = import_sh(kit_path, mirror, "acme", tmp_path / "work")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"{registry}/{app}:1.0 was filtered to platforms linux/{HOST_ARCH}=" in result.stdout
+    mirrored = mirror.manifest("acme", f"{app}:1.0")
+    assert mirrored.status_code == 200
+    assert mirrored.headers["Docker-Content-Digest"] == children[HOST_ARCH]
+    assert mirror.manifest("acme", f"{app}@{children[OTHER_ARCH]}").status_code == 404

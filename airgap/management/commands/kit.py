@@ -1,5 +1,6 @@
-"""`manage.py kit build VENDOR CUSTOMER [--since KIT] [--tag …] [--newest N] -o FILE` and
-`manage.py kit verify FILE`: for operators, over the same services as the portal."""
+"""`manage.py kit build VENDOR CUSTOMER [--since KIT] [--tag …] [--platform …]
+[--newest N] -o FILE` and `manage.py kit verify FILE`: for operators, over the same services
+as the portal."""
 
 from django.core.management.base import CommandError
 
@@ -23,6 +24,9 @@ class Command(AuditedCommand):
         build.add_argument("customer")
         build.add_argument("--since", help="id of an earlier kit of this customer: a delta")
         build.add_argument("--tag", action="append", default=[], help="repository:tag or tag")
+        build.add_argument(
+            "--platform", action="append", default=[], help="e.g. linux/amd64 (repeatable)"
+        )
         build.add_argument("--newest", type=int, help="only the newest N tags per repository")
         build.add_argument("-o", "--output", required=True)
         verify = sub.add_parser("verify", help="check SHA256SUMS and the signature")
@@ -44,7 +48,11 @@ class Command(AuditedCommand):
             if options["since"]:
                 since = kit_get(vendor=vendor, customer=customer, kit_id=options["since"])
             kit = kit_create(
-                customer=customer, tags=options["tag"], newest=options["newest"], since=since
+                customer=customer,
+                tags=options["tag"],
+                newest=options["newest"],
+                since=since,
+                platforms=options["platform"],
             )
         except KitNotFound:
             raise CommandError(f"no kit {options['since']} of this customer") from None
