@@ -53,6 +53,36 @@ def django_setup(data_dir: Path, public_url: str, database_url: str, redis_url: 
     django.setup()
 
 
+# gunicorn as deployed (deploy/gunicorn.conf.py), for the benchmarks that seed in process.
+GUNICORN_COMMAND = [
+    str(core.VENV_BIN / "gunicorn"),
+    "-c",
+    "deploy/gunicorn.conf.py",
+    "--no-control-socket",
+    "distr.wsgi",
+]
+
+
+def server_env(workdir, port: int, database_url: str, redis_url: str, **settings) -> dict:
+    """The server's environment: this process's, minus what would point it elsewhere, on
+    the database and cache the seeding used, plus `settings`."""
+    env = {k: v for k, v in os.environ.items() if k not in core._DISTR_ENV_DROPPED}
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    env.update(
+        DATA_DIR=str(workdir),
+        DISTR_PUBLIC_URL=f"http://127.0.0.1:{port}",
+        HOST="127.0.0.1",
+        PORT=str(port),
+        GUNICORN_ACCESS_LOG="",
+        **settings,
+    )
+    if database_url:
+        env["DATABASE_URL"] = database_url
+    if redis_url:
+        env["REDIS_URL"] = redis_url
+    return env
+
+
 def seed(plan: Plan) -> dict:
     """Bulk rows for two vendors (services for the tokens that need a secret)."""
     import datetime
@@ -192,27 +222,9 @@ def main(argv=None) -> int:
             f"seeded {2 * plan.customers} customers and "
             f"{2 * plan.customers * plan.licenses_per_customer} licenses in {seeded['seconds']} s"
         )
-        env = {k: v for k, v in os.environ.items() if k not in core._DISTR_ENV_DROPPED}
-        env.pop("DJANGO_SETTINGS_MODULE", None)
-        env.update(
-            DATA_DIR=workdir,
-            DISTR_PUBLIC_URL=f"http://127.0.0.1:{port}",
-            HOST="127.0.0.1",
-            PORT=str(port),
-            GUNICORN_ACCESS_LOG="",
-            API_RATE_LIMIT="1000000/min",  # measure the API, not its limiter
-        )
-        if database_url:
-            env["DATABASE_URL"] = database_url
-        if redis_url:
-            env["REDIS_URL"] = redis_url
-        command = [
-            str(core.VENV_BIN / "gunicorn"),
-            "-c",
-            "deploy/gunicorn.conf.py",
-            "--no-control-socket",
-            "distr.wsgi",
-        ]
+        # measure the API, not its limiter
+        env = server_env(workdir, port, database_url, redis_url, API_RATE_LIMIT="1000000/min")
+        command = GUNICORN_COMMAND
         headers = {"Authorization": f"Bearer {seeded['acme']['api_secret']}"}
         results = {}
         auth = {"namespace": "acme/", "secret": seeded["acme"]["api_secret"]}  # 401 = ready

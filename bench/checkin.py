@@ -31,7 +31,7 @@ import run as core  # noqa: E402 - bench/run.py: server start/stop, wrk
 
 _spec = importlib.util.spec_from_file_location("bench_api", Path(__file__).with_name("api.py"))
 api = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(api)  # bench/api.py: django_setup
+_spec.loader.exec_module(api)  # bench/api.py: django_setup, server_env
 
 SERVER_NAME = "distr-checkin"
 RESULT_FILE = core.RESULTS_DIR / "checkin.json"
@@ -164,27 +164,11 @@ def main(argv=None) -> int:
         port = core.free_port()
         api.django_setup(Path(workdir), f"http://127.0.0.1:{port}", database_url, redis_url)
         seeded = seed()
-        env = {k: v for k, v in os.environ.items() if k not in core._DISTR_ENV_DROPPED}
-        env.pop("DJANGO_SETTINGS_MODULE", None)
-        env.update(
-            DATA_DIR=workdir,
-            DISTR_PUBLIC_URL=f"http://127.0.0.1:{port}",
-            HOST="127.0.0.1",
-            PORT=str(port),
-            GUNICORN_ACCESS_LOG="",
-            LICENSE_CHECKIN_RATE_LIMIT="100000000/min",  # measure the endpoint, not its limiter
+        # measure the endpoint, not its limiter
+        env = api.server_env(
+            workdir, port, database_url, redis_url, LICENSE_CHECKIN_RATE_LIMIT="100000000/min"
         )
-        if database_url:
-            env["DATABASE_URL"] = database_url
-        if redis_url:
-            env["REDIS_URL"] = redis_url
-        command = [
-            str(core.VENV_BIN / "gunicorn"),
-            "-c",
-            "deploy/gunicorn.conf.py",
-            "--no-control-socket",
-            "distr.wsgi",
-        ]
+        command = api.GUNICORN_COMMAND
         auth = {"namespace": "acme/", "secret": seeded["push_secret"]}
         script = Path(workdir) / "checkin.lua"
         script.write_text(LUA.replace("LICENSE_KEY", seeded["key"]))
