@@ -7,6 +7,10 @@ page), yet cost about a fifth of a warm registry request's CPU. Both chains are 
 Django handlers, so request signals, database connection handling and error responses
 are the same on either.
 
+Within that, a successful manifest GET or HEAD or blob HEAD does not even reach Django's
+handler: distr/fast_reads.py answers it with the same access checks and answer code,
+and hands anything else (errors included) to the short chain.
+
 REST API requests that carry an API token (`Authorization: Bearer distr_api_…`, the way
 pipelines call it) take the same short chain: a token is their whole identity, so they
 need no session, CSRF or tenancy either (bench/api.py measured the full chain at about a
@@ -38,13 +42,16 @@ def _registry_handler() -> WSGIHandler:
 
 
 _registry = _registry_handler()
+from distr.fast_reads import fast_read  # noqa: E402 - needs django.setup() first
+
 CHECK_IN_PATH = "/api/v1/license/check-in"  # api/urls.py: api-license-check-in
 
 
 def application(environ, start_response):
     path = environ.get("PATH_INFO", "")
     if path == "/v2" or path.startswith("/v2/"):
-        return _registry(environ, start_response)
+        answer = fast_read(environ, start_response)  # manifest GET/HEAD, blob HEAD
+        return _registry(environ, start_response) if answer is None else answer
     if path.startswith("/api/") and environ.get("HTTP_AUTHORIZATION", "").startswith(
         "Bearer distr_api_"
     ):

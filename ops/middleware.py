@@ -57,42 +57,63 @@ class ClientAddressMiddleware:
 
     def __init__(self, get_response):
         self.get_response = get_response
-        self.trusted = [
-            ipaddress.ip_network(cidr, strict=False) for cidr in settings.TRUSTED_PROXIES
-        ]
 
     def __call__(self, request):
-        if self.trusted:
-            peer = request.META.get("REMOTE_ADDR", "")
-            request.META["DISTR_PEER_ADDR"] = peer
-            request.META["REMOTE_ADDR"] = self.client_address(
-                peer, request.META.get("HTTP_X_FORWARDED_FOR", "")
-            )
-        # Audit rows written while this request runs record where it came from.
-        reset = request_context.client_address.set(request.META.get("REMOTE_ADDR") or None)
+        reset = client_address_bind(request.META)
         try:
             return self.get_response(request)
         finally:
-            request_context.client_address.reset(reset)
+            client_address_unbind(reset)
 
-    def client_address(self, peer: str, forwarded_for: str) -> str:
-        address = peer
-        hops = [hop.strip() for hop in forwarded_for.split(",") if hop.strip()]
-        while self._is_trusted(address) and hops:
-            candidate = hops.pop()
-            try:
-                ipaddress.ip_address(candidate)
-            except ValueError:
-                break  # garbage left of a trusted hop: the proxy's own peer is the answer
-            address = candidate
-        return address
 
-    def _is_trusted(self, address: str) -> bool:
+def client_address_bind(meta: dict):
+    """Put the client's address in `meta["REMOTE_ADDR"]` (the peer in DISTR_PEER_ADDR when
+    it is a trusted proxy), and bind it for the audit rows written while the request runs
+    (request_context). Returns what client_address_unbind needs. Also used by the WSGI
+    fast path (distr/fast_reads.py)."""
+    trusted = _trusted_networks()
+    if trusted:
+        peer = meta.get("REMOTE_ADDR", "")
+        meta["DISTR_PEER_ADDR"] = peer
+        meta["REMOTE_ADDR"] = client_address(peer, meta.get("HTTP_X_FORWARDED_FOR", ""), trusted)
+    return request_context.client_address.set(meta.get("REMOTE_ADDR") or None)
+
+
+def client_address_unbind(reset) -> None:
+    request_context.client_address.reset(reset)
+
+
+_trusted_memo: tuple[tuple, list] = ((), [])
+
+
+def _trusted_networks() -> list:
+    """settings.TRUSTED_PROXIES parsed, re-parsed only when the setting changes."""
+    global _trusted_memo
+    cidrs = tuple(settings.TRUSTED_PROXIES)
+    if _trusted_memo[0] != cidrs:
+        _trusted_memo = (cidrs, [ipaddress.ip_network(c, strict=False) for c in cidrs])
+    return _trusted_memo[1]
+
+
+def client_address(peer: str, forwarded_for: str, trusted: list) -> str:
+    address = peer
+    hops = [hop.strip() for hop in forwarded_for.split(",") if hop.strip()]
+    while _is_trusted(address, trusted) and hops:
+        candidate = hops.pop()
         try:
-            ip = ipaddress.ip_address(address)
+            ipaddress.ip_address(candidate)
         except ValueError:
-            return False
-        return any(ip in network for network in self.trusted)
+            break  # garbage left of a trusted hop: the proxy's own peer is the answer
+        address = candidate
+    return address
+
+
+def _is_trusted(address: str, trusted: list) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in trusted)
 
 
 class ProbeMiddleware:
@@ -151,8 +172,7 @@ class RequestLogMiddleware:
 
     def __call__(self, request):
         started = time.perf_counter()
-        incoming = request.META.get("HTTP_X_REQUEST_ID", "")  # META: no header-dict build
-        request.request_id = incoming if _REQUEST_ID.fullmatch(incoming) else _request_ids.next()
+        request.request_id = request_id_for(request.META)
         response = self.get_response(request)
         response["X-Request-ID"] = request.request_id
         # Django closes the response when the server has sent it (or the client left);
@@ -161,13 +181,16 @@ class RequestLogMiddleware:
         return response
 
 
+def request_id_for(meta: dict) -> str:
+    """`X-Request-ID` when the proxy sent a sane one, else a new id."""
+    incoming = meta.get("HTTP_X_REQUEST_ID", "")  # META: no header-dict build
+    return incoming if _REQUEST_ID.fullmatch(incoming) else _request_ids.next()
+
+
 def _finished(request, response, started: float) -> None:
-    duration = time.perf_counter() - started
     match = getattr(request, "resolver_match", None)
     route = match.url_name if match and match.url_name else "unmatched"
     method, status = request.method, response.status_code
-    metrics.REQUESTS.labels(route, method, str(status)).inc()
-    metrics.LATENCY.labels(route, method).observe(duration)
     sent = _response_bytes(response)
     if route == "registry-blob" and method == "GET":
         if status == 307:
@@ -175,7 +198,19 @@ def _finished(request, response, started: float) -> None:
         elif status in (200, 206):
             mode = "file" if hasattr(response, "file_to_stream") else "stream"
             metrics.BYTES_SERVED.labels(mode).inc(sent or 0)
-    elif route == "registry-manifest" and method == "GET" and status == 200:
+    request_record(request, status=status, sent=sent, started=started)
+
+
+def request_record(request, *, status: int, sent: int | None, started: float) -> None:
+    """A request's metrics and log line, once its response is closed. Also called by the
+    WSGI fast path (distr/fast_reads.py), with its own request object."""
+    duration = time.perf_counter() - started
+    match = getattr(request, "resolver_match", None)
+    route = match.url_name if match and match.url_name else "unmatched"
+    method = request.method
+    metrics.REQUESTS.labels(route, method, str(status)).inc()
+    metrics.LATENCY.labels(route, method).observe(duration)
+    if route == "registry-manifest" and method == "GET" and status == 200:
         metrics.PULLS.inc()
     if not request_log.isEnabledFor(logging.INFO):
         return  # LOG_LEVEL=WARNING: no line, so nothing to build for one

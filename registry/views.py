@@ -82,18 +82,13 @@ class RegistryView(View):
             handler = getattr(self, request.method.lower(), None)
             if request.method.lower() not in self.http_method_names or handler is None:
                 raise Unsupported(f"{request.method} is not supported here")
-            name = kwargs.get("name")
-            if name is not None:
-                repository_name_validate(name)
-            request.principal = principal_from_request(request, repository_name=name)
-            if name is not None or self.action(request) == CATALOG:
-                access_check(
-                    principal=request.principal,
-                    repository_name=name,
-                    action=self.action(request),
-                    reference=kwargs.get("reference") or kwargs.get("digest"),
-                    resource=self.resource,
-                )
+            request.principal = request_authorize(
+                request,
+                name=kwargs.get("name"),
+                action=self.action(request),
+                reference=kwargs.get("reference") or kwargs.get("digest"),
+                resource=self.resource,
+            )
             response = handler(request, *args, **kwargs)
         except RegistryError as error:
             response = error_response(error, head=request.method == "HEAD")
@@ -101,6 +96,24 @@ class RegistryView(View):
                 response["WWW-Authenticate"] = bearer_challenge(request, error)
         response[API_VERSION_HEADER[0]] = API_VERSION_HEADER[1]
         return response
+
+
+def request_authorize(request, *, name, action: str, reference, resource: str):
+    """Who asks, and whether it may: the checks every registry request passes before its
+    view runs, here and on the WSGI fast path (distr/fast_reads.py). Raises the
+    RegistryError to answer with."""
+    if name is not None:
+        repository_name_validate(name)
+    principal = principal_from_request(request, repository_name=name)
+    if name is not None or action == CATALOG:
+        access_check(
+            principal=principal,
+            repository_name=name,
+            action=action,
+            reference=reference,
+            resource=resource,
+        )
+    return principal
 
 
 def bearer_challenge(request, error: RegistryError) -> str:
@@ -176,21 +189,8 @@ class ManifestView(RegistryView):
     resource = "manifest"
 
     def get(self, request, name, reference):
-        manifest = selectors.manifest_get_for_pull(repository_name=name, reference=reference)
-        body = b"" if request.method == "HEAD" else manifest.content
-        response = HttpResponse(body, content_type=manifest.media_type)
-        response["Content-Length"] = str(len(manifest.content))
-        response["Docker-Content-Digest"] = manifest.digest
-        response["ETag"] = f'"{manifest.digest}"'
-        if request.method == "GET":  # a pull; HEAD only checks (docs/analytics.md)
-            manifest_pulled(
-                request=request,
-                repository_name=name,
-                reference=reference,
-                digest=manifest.digest,
-                index=manifest.media_type in INDEX_MEDIA_TYPES,
-            )
-        return response
+        headers, body = manifest_read(request, name, reference)
+        return HttpResponse(body, headers=headers)
 
     head = get
 
@@ -226,13 +226,11 @@ class BlobView(RegistryView):
     resource = "blob"
 
     def get(self, request, name, digest):
+        if request.method == "HEAD":  # answered from the database, storage untouched
+            return HttpResponse(headers=blob_head_read(name, digest))
         parsed = digest_parse(digest)
         digest, size = selectors.blob_get_for_pull(repository_name=name, digest=parsed)
         headers = blob_headers(digest)
-        if request.method == "HEAD":  # answered from the database, storage untouched
-            response = HttpResponse(content_type="application/octet-stream", headers=headers)
-            response["Content-Length"] = str(size)
-            return response
         return blob_store().blob_response(parsed, size, request.headers.get("Range"), headers)
 
     head = get
@@ -243,6 +241,38 @@ class BlobView(RegistryView):
         if not blob_unlink(repository=repository, digest=parsed, actor=request.principal.actor):
             raise BlobUnknown(f"blob {digest} unknown in {name}", detail={"digest": digest})
         return HttpResponse(status=202)
+
+
+def manifest_read(request, name: str, reference: str) -> tuple[dict[str, str], bytes]:
+    """The headers and body of a manifest GET or HEAD, and the pull it records (GET only:
+    a HEAD only checks, docs/analytics.md). Shared with distr/fast_reads.py."""
+    manifest = selectors.manifest_get_for_pull(repository_name=name, reference=reference)
+    headers = {
+        "Content-Type": manifest.media_type,
+        "Content-Length": str(len(manifest.content)),
+        "Docker-Content-Digest": manifest.digest,
+        "ETag": f'"{manifest.digest}"',
+    }
+    if request.method == "HEAD":
+        return headers, b""
+    manifest_pulled(
+        request=request,
+        repository_name=name,
+        reference=reference,
+        digest=manifest.digest,
+        index=manifest.media_type in INDEX_MEDIA_TYPES,
+    )
+    return headers, manifest.content
+
+
+def blob_head_read(name: str, digest: str) -> dict[str, str]:
+    """The headers of a blob HEAD. Shared with distr/fast_reads.py."""
+    found, size = selectors.blob_get_for_pull(repository_name=name, digest=digest_parse(digest))
+    return {
+        "Content-Type": "application/octet-stream",
+        **blob_headers(found),
+        "Content-Length": str(size),
+    }
 
 
 class BlobUploadView(RegistryView):
