@@ -4,9 +4,12 @@ Threaded workers keep connections alive and let one slow blob upload not block o
 requests; blob downloads go out through sendfile, so a worker's memory stays flat.
 """
 
+import contextlib
 import glob
 import multiprocessing
 import os
+import signal
+import sys
 import tempfile
 
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
@@ -56,6 +59,28 @@ os.makedirs(_metrics_dir, exist_ok=True)
 for _stale in glob.glob(os.path.join(_metrics_dir, "*.db")):  # only prometheus' own files
     os.unlink(_stale)
 os.environ["PROMETHEUS_MULTIPROC_DIR"] = _metrics_dir
+
+
+def when_ready(server):
+    """Before the first worker: fork the process that ingests pull events on an install
+    without a broker (analytics/capture/embedded.py), off the request workers' GIL."""
+    if "django" not in sys.modules:  # preload_app off: the workers' threads ingest instead
+        return
+    from analytics.capture.embedded import ingester_process_start
+
+    pid = ingester_process_start(close_fds=tuple(s.fileno() for s in server.LISTENERS))
+    if pid:
+        server.log.info("analytics ingester started (pid %s)", pid)
+        _children.append(pid)
+
+
+def on_exit(server):
+    for pid in _children:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGTERM)
+
+
+_children: list[int] = []
 
 
 def child_exit(server, worker):

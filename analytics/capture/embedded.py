@@ -1,12 +1,24 @@
-"""The embedded default (no broker, no Redis): pulls land in the database outbox, and a
-daemon thread in each web process runs an ingestion pass every
-ANALYTICS_EMBEDDED_INGEST_SECONDS, standing in for Celery beat. Passes are idempotent and
-safe to run side by side; an flock lets one process at a time do it, the others only
-write the events they hold."""
+"""The embedded default (no broker, no Redis): pulls land in the database outbox, and an
+ingestion pass runs every ANALYTICS_EMBEDDED_INGEST_SECONDS, standing in for Celery beat.
+
+Under gunicorn (deploy/gunicorn.conf.py) the master forks one ingesting process beside
+the workers (`ingester_process_start`): a pass takes a CPU for a while, and inside a
+request worker it held the GIL its request threads wait for, so that worker's rate fell
+with every pass (bench/README.md). The process shares the master's preloaded pages, so it
+costs little memory of its own.
+
+Each web process also runs a daemon thread on the same interval. An flock on a file in
+DATA_DIR elects who ingests: the ingesting process holds it for its whole life, so the
+threads only write the events their process holds; if that process dies, the kernel
+releases the lock and the next thread to try it ingests instead. Without gunicorn's master
+(runserver, tests) the threads are all there is. Passes are idempotent and safe to run
+side by side in any case."""
 
 import contextlib
 import fcntl
 import logging
+import os
+import signal
 import threading
 from pathlib import Path
 
@@ -50,6 +62,56 @@ def _loop(interval: float) -> None:
             logger.exception("analytics: embedded ingestion pass failed")
         finally:
             close_old_connections()
+
+
+def ingester_process_start(*, close_fds: tuple[int, ...] = ()) -> int | None:
+    """Fork the ingesting process; returns its pid (None when the install has a broker or
+    ingestion is off). Call it from a process with no other threads (gunicorn's master, in
+    when_ready, before it forks the workers). `close_fds`: the listening sockets, which the
+    child must not keep open."""
+    interval = settings.ANALYTICS_EMBEDDED_INGEST_SECONDS
+    if interval <= 0 or not settings.CELERY_TASK_ALWAYS_EAGER:
+        return None
+    parent = os.getpid()
+    pid = os.fork()
+    if pid:
+        return pid
+    status = 0
+    try:
+        for fd in close_fds:
+            os.close(fd)
+        stop = threading.Event()
+        for signum in (signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2, signal.SIGCHLD):
+            signal.signal(signum, signal.SIG_DFL)  # the master's handlers are not ours
+        for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT):
+            signal.signal(signum, lambda *_: stop.set())
+        _process_loop(interval, parent, stop)
+    except BaseException:
+        logger.exception("analytics: the ingesting process failed")
+        status = 1
+    finally:
+        os._exit(status)  # never run the master's atexit handlers or return into gunicorn
+
+
+def _process_loop(interval: float, parent: int, stop: threading.Event) -> None:
+    from analytics.ingestion import ingest_pass
+
+    path = Path(settings.DATA_DIR) / "analytics-ingest.lock"
+    with open(path, "a+b") as handle:
+        while not stop.is_set():  # a worker's thread may be in a pass: wait for it
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                stop.wait(1.0)
+        logger.info("analytics: ingesting process %s elected", os.getpid())
+        while not stop.wait(interval) and os.getppid() == parent:
+            try:
+                ingest_pass()
+            except Exception:
+                logger.exception("analytics: embedded ingestion pass failed")
+            finally:
+                close_old_connections()
 
 
 @contextlib.contextmanager
