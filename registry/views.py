@@ -82,7 +82,7 @@ class RegistryView(View):
             handler = getattr(self, request.method.lower(), None)
             if request.method.lower() not in self.http_method_names or handler is None:
                 raise Unsupported(f"{request.method} is not supported here")
-            request.principal = request_authorize(
+            request_authorize(
                 request,
                 name=kwargs.get("name"),
                 action=self.action(request),
@@ -100,11 +100,12 @@ class RegistryView(View):
 
 def request_authorize(request, *, name, action: str, reference, resource: str):
     """Who asks, and whether it may: the checks every registry request passes before its
-    view runs, here and on the WSGI fast path (distr/fast_reads.py). Raises the
-    RegistryError to answer with."""
+    view runs, here and on the WSGI fast path (distr/fast_reads.py): sets and returns
+    request.principal, or raises the RegistryError to answer with."""
     if name is not None:
         repository_name_validate(name)
     principal = principal_from_request(request, repository_name=name)
+    request.principal = principal  # the request log names who was refused, too
     if name is not None or action == CATALOG:
         access_check(
             principal=principal,

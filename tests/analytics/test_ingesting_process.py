@@ -30,10 +30,9 @@ def children(pid: int) -> set[int]:
 
 
 def ingester_pid(install: Install) -> int:
-    for line in install.log_path.read_text(errors="replace").splitlines():
-        if "analytics ingester started (pid" in line:
-            return int(line.rsplit("(pid ", 1)[1].split(")")[0])
-    raise AssertionError(f"no ingester in the log:\n{install.log_path.read_text()[-3000:]}")
+    pid = install.ingester_pid()
+    assert pid is not None, f"no ingester in the log:\n{install.log_path.read_text()[-3000:]}"
+    return pid
 
 
 def stored_pulls(install: Install) -> int:

@@ -33,10 +33,10 @@ def one_worker():
         install.stop()
 
 
-def worker_pid(master: int) -> int:
-    children = open(f"/proc/{master}/task/{master}/children").read().split()
-    assert len(children) == 1, children
-    return int(children[0])
+def worker_pid(install: Install) -> int:
+    workers = install.worker_pids()
+    assert len(workers) == 1, workers
+    return workers[0]
 
 
 def test_a_patch_cut_by_kill_9_resumes_from_the_advertised_offset(one_worker):
@@ -70,7 +70,7 @@ def test_a_patch_cut_by_kill_9_resumes_from_the_advertised_offset(one_worker):
         while upload_file.stat().st_size < 3 * MIB and time.monotonic() < deadline:
             time.sleep(0.05)
         assert upload_file.stat().st_size > MIB, "the worker wrote nothing of the chunk"
-        os.kill(worker_pid(install.process.pid), signal.SIGKILL)
+        os.kill(worker_pid(install), signal.SIGKILL)
     assert upload_file.stat().st_size > MIB  # unrecorded bytes left behind by the kill
 
     deadline = time.monotonic() + 30  # the master starts a new worker

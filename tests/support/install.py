@@ -120,6 +120,20 @@ class Install:
 
     # --- what the server said -------------------------------------------------------
 
+    def ingester_pid(self) -> int | None:
+        """The analytics ingester the master forks on an install without a broker (a
+        child of the master that is not a worker; deploy/gunicorn.conf.py), from the log."""
+        for line in self.log_path.read_text(errors="replace").splitlines():
+            if "analytics ingester started (pid" in line:
+                return int(line.rsplit("(pid ", 1)[1].split(")")[0])
+        return None
+
+    def worker_pids(self) -> list[int]:
+        """The master's children that serve requests."""
+        master = self.process.pid
+        children = open(f"/proc/{master}/task/{master}/children").read().split()
+        return [int(pid) for pid in children if int(pid) != self.ingester_pid()]
+
     def served_by(self, request_ids: set[str]) -> set[int]:
         """Worker pids that logged these request ids (the JSON request log)."""
         pids = set()
