@@ -2,10 +2,10 @@
 
 Calls distr's WSGI entry point (`distr.wsgi.application`) in a loop, on the embedded
 default (SQLite and blob files in a temp DATA_DIR), for a customer's manifest GET and
-blob HEAD with a JWT, and prints the CPU microseconds per request (process time of the
-best round: other load only adds). It isolates what distr's own code costs per request
-from what gunicorn and the client cost, so a change to the request path can be compared
-in seconds.
+blob HEAD with a JWT and an application's license check-in (its key, one instance), and
+prints the CPU microseconds per request (process time of the best round: other load only
+adds). It isolates what distr's own code costs per request from what gunicorn and the
+client cost, so a change to the request path can be compared in seconds.
 
     .venv/bin/python bench/wsgi_cost.py                 # 5 rounds of 2,000 requests
     .venv/bin/python bench/wsgi_cost.py --requests 500 --rounds 3
@@ -15,6 +15,7 @@ in seconds.
 import argparse
 import base64
 import io
+import json
 import os
 import statistics
 import sys
@@ -32,6 +33,7 @@ def setup(data_dir: str) -> dict:
         DJANGO_SETTINGS_MODULE="distr.settings",
         LOG_LEVEL="WARNING",
         ANALYTICS_EMBEDDED_INGEST_SECONDS="0",  # no background pass during the loop
+        LICENSE_CHECKIN_RATE_LIMIT="100000000/min",  # the loop is one key
     )
     for name in ("DATABASE_URL", "REDIS_URL", "DEBUG"):
         os.environ.pop(name, None)
@@ -46,7 +48,7 @@ def setup(data_dir: str) -> dict:
     call_command("migrate", verbosity=0)
     from customers.services import customer_create, token_mint, vendor_create
     from licensing.services import grant_add, license_create
-    from tests.support.registry_client import image_manifest, put_manifest, sha256
+    from tests.support.registry_client import image_manifest, put_manifest
 
     vendor = vendor_create(slug="acme", name="Acme")[0]
     push = token_mint(vendor=vendor, kind="push", name="ci").secret
@@ -64,13 +66,21 @@ def setup(data_dir: str) -> dict:
         HTTP_AUTHORIZATION="Basic " + base64.b64encode(f"t:{pull}".encode()).decode(),
     )
     jwt = token.json()["token"]
+    from licensing.keys import license_key_current
+    from licensing.plans import license_plan_set, plan_create
+
+    plan = plan_create(vendor=vendor, name="Business", seats=3, grants=[])
+    license_plan_set(license=license, plan=plan)
+    key = license_key_current(license)
+    check_in = json.dumps({"key": key, "instance_id": "node-1", "version": "1.0"}).encode()
     return {
-        "manifest": ("GET", "/v2/acme/app/manifests/1.0", jwt, sha256(raw)),
+        "manifest": ("GET", "/v2/acme/app/manifests/1.0", jwt, None),
         "head": ("HEAD", f"/v2/acme/app/blobs/{manifest['layers'][0]['digest']}", jwt, None),
+        "checkin": ("POST", "/api/v1/license/check-in", None, check_in),
     }
 
 
-def call(application, method: str, path: str, jwt: str) -> int:
+def call(application, method: str, path: str, jwt: str | None, body: bytes | None) -> int:
     environ = {
         "REQUEST_METHOD": method,
         "PATH_INFO": path,
@@ -80,13 +90,16 @@ def call(application, method: str, path: str, jwt: str) -> int:
         "SERVER_PROTOCOL": "HTTP/1.1",
         "REMOTE_ADDR": "127.0.0.1",
         "HTTP_HOST": "127.0.0.1:8000",
-        "HTTP_AUTHORIZATION": f"Bearer {jwt}",
-        "HTTP_ACCEPT": OCI,
+        "HTTP_ACCEPT": OCI if jwt else "application/json",
         "HTTP_USER_AGENT": "wsgi-cost",
-        "wsgi.input": io.BytesIO(b""),
+        "wsgi.input": io.BytesIO(body or b""),
         "wsgi.url_scheme": "http",
         "wsgi.errors": sys.stderr,
     }
+    if jwt:
+        environ["HTTP_AUTHORIZATION"] = f"Bearer {jwt}"
+    if body:
+        environ.update(CONTENT_TYPE="application/json", CONTENT_LENGTH=str(len(body)))
     seen = []
     body = application(environ, lambda status, headers, exc_info=None: seen.append(status))
     try:
@@ -102,33 +115,33 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--profile", choices=("manifest", "head"))
+    parser.add_argument("--profile", choices=("manifest", "head", "checkin"))
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="distr-wsgi-cost-") as data_dir:
         cases = setup(data_dir)
         from distr import wsgi
 
-        for name, (method, path, jwt, _) in cases.items():
-            status = call(wsgi.application, method, path, jwt)
+        for name, (method, path, jwt, body) in cases.items():
+            status = call(wsgi.application, method, path, jwt, body)
             assert status == 200, (name, status)
         if args.profile:
             import cProfile
             import pstats
 
-            method, path, jwt, _ = cases[args.profile]
+            method, path, jwt, body = cases[args.profile]
             profiler = cProfile.Profile()
             profiler.enable()
             for _ in range(args.requests):
-                call(wsgi.application, method, path, jwt)
+                call(wsgi.application, method, path, jwt, body)
             profiler.disable()
             pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
             return
         results = {name: [] for name in cases}
         for _ in range(args.rounds):
-            for name, (method, path, jwt, _) in cases.items():
+            for name, (method, path, jwt, body) in cases.items():
                 started = time.process_time()
                 for _ in range(args.requests):
-                    call(wsgi.application, method, path, jwt)
+                    call(wsgi.application, method, path, jwt, body)
                 elapsed = time.process_time() - started
                 results[name].append(elapsed / args.requests * 1e6)
         for name, samples in results.items():

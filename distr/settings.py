@@ -104,9 +104,10 @@ REGISTRY_MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
-# Successful manifest GET/HEAD and blob HEAD answered before Django's handler, doing what
-# the chain above does (distr/fast_reads.py); off with another chain, or set false.
-REGISTRY_FAST_READS = env.bool("REGISTRY_FAST_READS", default=True)
+# Successful manifest GET/HEAD, blob HEAD and license check-ins answered before Django's
+# handler, doing what the chain above does (distr/fast_common.py, fast_reads.py,
+# fast_check_in.py); off with another chain, or set false.
+FAST_PATHS = env.bool("FAST_PATHS", default=True)
 
 ROOT_URLCONF = "distr.urls"
 WSGI_APPLICATION = "distr.wsgi.application"

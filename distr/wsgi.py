@@ -15,8 +15,9 @@ REST API requests that carry an API token (`Authorization: Bearer distr_api_…`
 pipelines call it) take the same short chain: a token is their whole identity, so they
 need no session, CSRF or tenancy either (bench/api.py measured the full chain at about a
 quarter of a list call's CPU). A browser's API call with its session cookie takes the full
-chain, which its session authentication needs. So does the license check-in that the
-vendor's software sends (the key in its body is its credential: no session, no CSRF).
+chain, which its session authentication needs. The license check-in that the vendor's
+software sends takes the short chain (the key in its body is its credential: no session,
+no CSRF), and a successful one is answered before it by distr/fast_check_in.py.
 """
 
 import os
@@ -42,7 +43,8 @@ def _registry_handler() -> WSGIHandler:
 
 
 _registry = _registry_handler()
-from distr.fast_reads import fast_read  # noqa: E402 - needs django.setup() first
+from distr.fast_check_in import fast_check_in  # noqa: E402 - needs django.setup() first
+from distr.fast_reads import fast_read  # noqa: E402
 
 CHECK_IN_PATH = "/api/v1/license/check-in"  # api/urls.py: api-license-check-in
 
@@ -57,5 +59,6 @@ def application(environ, start_response):
     ):
         return _registry(environ, start_response)
     if path == CHECK_IN_PATH:  # the license key in the body is the whole credential
-        return _registry(environ, start_response)
+        answer = fast_check_in(environ, start_response)
+        return _registry(environ, start_response) if answer is None else answer
     return _everything_else(environ, start_response)

@@ -6,10 +6,15 @@ The key is the credential: it must verify with one of its vendor's keys that is 
 retired, and must be a key distr issued (its SHA-256 is on record; the token never is).
 Instances are written at most once a TOUCH_SECONDS per instance unless what they report
 changes, and nothing is audited per check-in: only an instance's first appearance, the
-turn over the seat limit, and an uploaded file."""
+turn over the seat limit, and an uploaded file.
+
+A check-in with a key distr issued, signed by a key still trusted, reads everything it
+needs in one query (licensing/checkin_state.py); anything else takes the general path
+(`key_authenticate`), which says why it is refused."""
 
 import datetime
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -18,6 +23,12 @@ from django.utils import timezone
 
 from customers.models import AuditEvent, Customer, Vendor
 from customers.services import audit_record
+from licensing.checkin_state import (
+    CheckInState,
+    checkin_state,
+    verified_claims_memo,
+    verified_claims_remember,
+)
 from licensing.keys import (
     KEY_TYP,
     lease_issue,
@@ -27,7 +38,12 @@ from licensing.keys import (
 )
 from licensing.models import Instance, License, LicenseKey
 from licensing.plans import license_seats
-from signing.signatures import SignatureInvalid, jws_verify_by_vendor_slug
+from signing.signatures import (
+    SignatureInvalid,
+    jws_kid,
+    jws_verify_by_vendor_slug,
+    jws_verify_with_public_key,
+)
 
 TOUCH_SECONDS = 60
 MAX_KEY = 16 * 1024
@@ -51,6 +67,47 @@ class CheckInRefused(Exception):
 class Presented:
     license: License
     claims: dict
+    state: CheckInState | None = None  # when read by the one-query path
+
+
+_LOOK_UP = object()  # instance_record: the caller has not read the instance
+
+
+def _issuer(vendor_slug: str) -> str:
+    return f"{settings.DISTR_PUBLIC_URL}/p/{vendor_slug}"  # signing.published.vendor_public_url
+
+
+def key_presented_fast(token, instance_id, *, now: datetime.datetime) -> Presented | None:
+    """The one-query path of a check-in (licensing/checkin_state.py), or None: the key or
+    the request is not one it answers, and `key_authenticate` decides."""
+    if not isinstance(token, str) or not token or len(token) > MAX_KEY:
+        return None
+    if not isinstance(instance_id, str) or not 0 < len(instance_id) <= MAX_INSTANCE_ID:
+        return None
+    try:
+        kid = jws_kid(token, KEY_TYP)
+    except SignatureInvalid:
+        return None
+    digest = token_sha256(token)
+    since = now - datetime.timedelta(days=settings.LICENSE_SEAT_WINDOW_DAYS)
+    state = checkin_state(token_sha256=digest, kid=kid, instance_id=instance_id, seats_since=since)
+    if state is None:
+        return None
+    license = state.license
+    claims = verified_claims_memo(digest, kid)
+    if claims is None:
+        try:
+            claims = jws_verify_with_public_key(
+                public_key=state.verification_public_key,
+                token=token,
+                options={"verify_exp": False, "verify_nbf": False, "require": ["sub", "seq"]},
+            )
+        except SignatureInvalid:
+            return None
+        verified_claims_remember(digest, kid, claims)
+    if claims.get("iss") != _issuer(license.vendor.slug) or str(claims["sub"]) != str(license.pk):
+        return None
+    return Presented(license=license, claims=claims, state=state)
 
 
 def key_authenticate(token: str) -> Presented:
@@ -74,7 +131,7 @@ def key_authenticate(token: str) -> Presented:
             vendor_slug=slug,
             token=token,
             typ=KEY_TYP,
-            issuer=f"{prefix}{slug}",  # signing.published.vendor_public_url
+            issuer=_issuer(slug),
             # Dates are answered as a status below, not refused as a bad credential.
             options={"verify_exp": False, "verify_nbf": False, "require": ["sub", "seq"]},
         )
@@ -139,9 +196,15 @@ def instance_record(
     metadata: dict,
     seen: datetime.datetime,
     source: str = Instance.Source.ONLINE,
+    known=_LOOK_UP,
 ) -> Instance:
-    """Insert or touch one instance; its first appearance is audited."""
-    instance = Instance.objects.filter(license=license, instance_id=instance_id).first()
+    """Insert or touch one instance; its first appearance is audited. `known`: the
+    instance as the caller just read it (None: there was none)."""
+    instance = (
+        Instance.objects.filter(license=license, instance_id=instance_id).first()
+        if known is _LOOK_UP
+        else known
+    )
     if instance is None:
         try:
             with transaction.atomic():
@@ -186,11 +249,15 @@ def instance_record(
     return instance
 
 
-def seats_state(license: License, *, now: datetime.datetime | None = None) -> dict:
-    """Instances seen in the seat window against the seats bought (None: no limit)."""
-    now = now or timezone.now()
-    since = now - datetime.timedelta(days=settings.LICENSE_SEAT_WINDOW_DAYS)
-    used = Instance.objects.filter(license=license, last_seen__gte=since).count()
+def seats_state(
+    license: License, *, now: datetime.datetime | None = None, used: int | None = None
+) -> dict:
+    """Instances seen in the seat window against the seats bought (None: no limit).
+    `used`: the count, when the caller has it."""
+    if used is None:
+        now = now or timezone.now()
+        since = now - datetime.timedelta(days=settings.LICENSE_SEAT_WINDOW_DAYS)
+        used = Instance.objects.filter(license=license, last_seen__gte=since).count()
     bought = license_seats(license)
     state = "over_limit" if bought is not None and used > bought else "ok"
     return {"state": state, "used": used, "bought": bought}
@@ -232,9 +299,14 @@ def _answer(presented: Presented, instance_id: str, seats: dict) -> dict:
         "seats": seats,
     }
     if int(presented.claims["seq"]) < license.sequence:
+        if presented.state is not None:  # the one-query read holds only what a lease needs
+            license = License.objects.select_related("vendor", "customer", "plan").get(
+                pk=license.pk
+            )
         answer["key"] = license_key_current(license, actor="system")
     if status == "valid":
-        answer["lease"] = lease_issue(license, instance_id=instance_id)
+        signer = presented.state.signing_key if presented.state is not None else None
+        answer["lease"] = lease_issue(license, instance_id=instance_id, signing_key=signer)
     return answer
 
 
@@ -242,6 +314,11 @@ def check_in(
     *, key: str, instance_id: str, version: str = "", metadata: dict | None = None
 ) -> dict:
     """One online check-in (POST /api/v1/license/check-in)."""
+    answer = check_in_one_query(
+        key=key, instance_id=instance_id, version=version, metadata=metadata
+    )
+    if answer is not None:
+        return answer
     presented = key_authenticate(key)
     metadata = _report_check(instance_id, version, metadata)
     now = timezone.now()
@@ -253,6 +330,46 @@ def check_in(
         seen=now,
     )
     seats = seats_state(presented.license, now=now)
+    _over_limit_note(presented.license, seats)
+    return _answer(presented, instance_id, seats)
+
+
+def check_in_one_query(
+    *, key, instance_id, version="", metadata=None, admit: Callable[[], bool] | None = None
+) -> dict | None:
+    """check_in when the one-query read answers it (a key distr issued, signed by a key
+    still trusted, a well-formed report) and `admit()` (the rate limit, when the caller
+    counts it here) lets it through; else None, having written nothing, and the caller
+    takes the general path, which says what is wrong."""
+    now = timezone.now()
+    presented = key_presented_fast(key, instance_id, now=now)
+    if presented is None:
+        return None
+    try:
+        metadata = _report_check(instance_id, version, metadata)
+    except CheckInRefused:
+        return None
+    if admit is not None and not admit():
+        return None
+    return _check_in_read(presented, instance_id, version, metadata, now=now)
+
+
+def _check_in_read(presented: Presented, instance_id, version, metadata, *, now) -> dict:
+    """check_in on the one-query read: the instance and the seat count come with it."""
+    state = presented.state
+    since = now - datetime.timedelta(days=settings.LICENSE_SEAT_WINDOW_DAYS)
+    known = state.instance
+    instance_record(
+        license=presented.license,
+        instance_id=instance_id,
+        version=version,
+        metadata=metadata,
+        seen=now,
+        known=known,
+    )
+    # After the check-in the instance counts; it did already if it was seen in the window.
+    counted_before = known is not None and known.last_seen >= since
+    seats = seats_state(presented.license, used=state.seats_used + (not counted_before))
     _over_limit_note(presented.license, seats)
     return _answer(presented, instance_id, seats)
 

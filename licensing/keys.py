@@ -130,10 +130,13 @@ def lease_refusal(license: License, *, today: datetime.date | None = None) -> st
     return "" if status == "active" else status.replace(" ", "_")
 
 
-def lease_issue(license: License, *, instance_id: str = "", now: int | None = None) -> str | None:
+def lease_issue(
+    license: License, *, instance_id: str = "", now: int | None = None, signing_key=None
+) -> str | None:
     """A fresh lease for the license's current sequence, or None while it is suspended,
     expired or not yet valid (a superseded key is the caller's to refuse: see
-    licensing.checkins). For air-gap kits: `licenses/<id>.lease.jwt`."""
+    licensing.checkins). For air-gap kits: `licenses/<id>.lease.jwt`. `signing_key`: the
+    vendor's current key, when the caller has just read it."""
     if lease_refusal(license):
         return None
     issued = int(now if now is not None else time.time())
@@ -146,4 +149,4 @@ def lease_issue(license: License, *, instance_id: str = "", now: int | None = No
     }
     if instance_id:
         claims["instance"] = instance_id
-    return jws_sign(vendor=license.vendor, claims=claims, typ=LEASE_TYP)
+    return jws_sign(vendor=license.vendor, claims=claims, typ=LEASE_TYP, key=signing_key)

@@ -2,6 +2,9 @@
 and compact JWS with EdDSA (license keys, leases). Verification trusts only the vendor's
 keys that are not retired, looked up by kid on every call."""
 
+import base64
+import binascii
+import json
 import threading
 
 import jwt
@@ -49,8 +52,9 @@ def verify_detached(*, vendor: Vendor, kid: str, data: bytes, signature: bytes) 
         raise SignatureInvalid("the signature does not match") from exc
 
 
-def jws_sign(*, vendor: Vendor, claims: dict, typ: str) -> str:
-    key = signing_key_current(vendor=vendor)
+def jws_sign(*, vendor: Vendor, claims: dict, typ: str, key: SigningKey | None = None) -> str:
+    """Signed with the vendor's current key (`key`: that key, when the caller just read it)."""
+    key = key or signing_key_current(vendor=vendor)
     return jwt.encode(
         claims, _private_key(key), algorithm="EdDSA", headers={"kid": key.kid, "typ": typ}
     )
@@ -75,10 +79,29 @@ def jws_verify_by_vendor_slug(
     return (key.vendor if key else None), _verified(key, token, leeway, options)
 
 
+def jws_verify_with_public_key(*, public_key: bytes, token: str, **options) -> dict:
+    """jws_verify for a caller that has just read the trusted key named by the token's kid
+    (licensing/checkin_state.py); the token's typ was checked by `jws_kid`."""
+    return _verified_public(public_key, token, 0, options)
+
+
+def jws_kid(token: str, typ: str) -> str:
+    """The kid in the header of `token` ("" when none), or SignatureInvalid if the token
+    is not an EdDSA JWS of type `typ`."""
+    return _checked_kid(token, typ)
+
+
 def _checked_kid(token: str, typ: str) -> str:
+    # Only the header is decoded (PyJWT's get_unverified_header decodes all three parts,
+    # a third of a check-in's crypto time); jwt.decode checks the whole token after.
+    header_part, dot, _ = token.partition(".")
     try:
-        header = jwt.get_unverified_header(token)
-    except jwt.InvalidTokenError as exc:
+        if not dot or token.count(".") != 2:
+            raise ValueError("not three parts")
+        header = json.loads(base64.urlsafe_b64decode(header_part + "=" * (-len(header_part) % 4)))
+        if not isinstance(header, dict):
+            raise ValueError("not an object")
+    except (ValueError, binascii.Error) as exc:
         raise SignatureInvalid("not a compact JWS") from exc
     if header.get("alg") != "EdDSA":
         raise SignatureInvalid("only EdDSA is accepted")
@@ -91,7 +114,11 @@ def _checked_kid(token: str, typ: str) -> str:
 def _verified(key: SigningKey | None, token: str, leeway: int, options: dict) -> dict:
     if key is None:
         raise SignatureInvalid("signed by a key this vendor does not (or no longer) trust")
-    public = Ed25519PublicKey.from_public_bytes(bytes(key.public_key))
+    return _verified_public(bytes(key.public_key), token, leeway, options)
+
+
+def _verified_public(public_key: bytes, token: str, leeway: int, options: dict) -> dict:
+    public = Ed25519PublicKey.from_public_bytes(public_key)
     try:
         return jwt.decode(token, public, algorithms=["EdDSA"], leeway=leeway, **options)
     except jwt.ExpiredSignatureError as exc:

@@ -7,10 +7,13 @@ import time
 
 import jwt
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from customers.models import AuditEvent
 from customers.services import customer_create, vendor_create
+from licensing import checkins
 from licensing.checkins import checkins_upload
 from licensing.keys import KEY_TYP, LEASE_TYP, lease_issue, license_key_current
 from licensing.models import Instance, License
@@ -247,6 +250,24 @@ def pull_secret_for(license):
     return token_mint(
         vendor=license.vendor, customer=license.customer, kind="pull", name="p"
     ).secret
+
+
+def test_a_steady_check_in_reads_everything_in_one_query(lic):
+    """licensing/checkin_state.py: the key's record, license, plan, trusted and current
+    signing keys, the instance and the seat count in one statement; no write while the
+    instance reports the same within TOUCH_SECONDS."""
+    key = license_key_current(lic)
+    first = checkins.check_in(key=key, instance_id="i-1", version="1.2.0")
+    assert first["status"] == "valid" and first["seats"]["used"] == 1
+    with CaptureQueriesContext(connection) as queries:
+        again = checkins.check_in(key=key, instance_id="i-1", version="1.2.0")
+    assert len(queries) == 1, [q["sql"] for q in queries]
+    assert again["status"] == "valid" and again["seats"] == first["seats"]
+    assert verify(again["lease"], typ=LEASE_TYP)["instance"] == "i-1"
+    with CaptureQueriesContext(connection) as queries:  # a new version is written at once
+        checkins.check_in(key=key, instance_id="i-1", version="1.3.0")
+    assert Instance.objects.get(license=lic, instance_id="i-1").version == "1.3.0"
+    assert len(queries) == 2
 
 
 def test_other_vendors_forged_and_deleted_keys_are_refused(lic, vendor):
