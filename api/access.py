@@ -73,12 +73,13 @@ class PerCallerRateThrottle(BaseThrottle):
     INCR. On the embedded default the shared cache is a SQLite table, where a write per
     request queues behind the database's single writer (bench/api.py: p99 near 1 s at ten
     concurrent clients); there each process adds its requests to the shared count at most
-    every FLUSH_SECONDS or FLUSH_REQUESTS, deciding on the shared count it last read plus
-    its own since, so a caller can overrun the limit by at most FLUSH_REQUESTS per process
-    and flush period (docs/api.md)."""
+    every FLUSH_SECONDS or every BATCH_SHARE of the limit (so at every request for limits
+    below 1/BATCH_SHARE), deciding on the shared count it last read plus its own since: a
+    caller can overrun the limit by at most a twentieth of it per process and flush period,
+    and a high limit costs a write per flush period, not one per twenty requests."""
 
     FLUSH_SECONDS = 0.5
-    FLUSH_REQUESTS = 20
+    BATCH_SHARE = 1 / 20
     _lock = threading.Lock()
     _pending: dict[str, int] = {}  # this process's requests not yet in the shared count
     _shared: dict[str, tuple[int, float]] = {}  # key -> (shared count, when read)
@@ -86,6 +87,10 @@ class PerCallerRateThrottle(BaseThrottle):
     def __init__(self):
         self.limit, self.window = _rate(settings.API_RATE_LIMIT)
         self.retry_after = 0
+
+    @property
+    def _batch(self) -> int:
+        return max(1, int(self.limit * self.BATCH_SHARE))
 
     def allow_request(self, request, view) -> bool:
         authenticated = request.user and request.user.is_authenticated
@@ -115,7 +120,7 @@ class PerCallerRateThrottle(BaseThrottle):
         with self._lock:
             pending = self._pending.get(key, 0) + 1
             shared, read_at = self._shared.get(key, (0, 0.0))
-            if pending < self.FLUSH_REQUESTS and now - read_at < self.FLUSH_SECONDS:
+            if pending < self._batch and now - read_at < self.FLUSH_SECONDS:
                 self._pending[key] = pending
                 return shared + pending
             self._pending[key] = 0

@@ -1,6 +1,6 @@
 """What one online check-in reads, in one query (licensing/checkins.py's hot path).
 
-A check-in needs the key's issue record, its license with vendor, customer and plan, the
+A check-in needs the key's issue record, its license with vendor and plan, the
 vendor's verification key named by the token's `kid` (not retired), its current signing
 key (the lease is signed with it), the reporting instance and the seats in use. Through
 the ORM that was six queries and about 4 ms of CPU, nearly all of it building SQL; here
@@ -26,7 +26,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from core.memo import LruMemo
-from customers.models import Customer, Vendor
+from customers.models import Vendor
 from licensing.models import Instance, License, LicenseKey, Plan
 from signing.models import SigningKey
 
@@ -35,7 +35,7 @@ _verified_claims: LruMemo[dict] = LruMemo(capacity=4096)
 
 @dataclass(frozen=True)
 class CheckInState:
-    license: License  # with vendor, customer and plan (None) attached
+    license: License  # with vendor and plan attached (the customer loads if an audit needs it)
     verification_public_key: bytes  # the key named by the token's kid
     signing_key: SigningKey  # the vendor's current key: the lease is signed with it
     instance: Instance | None  # the reporting instance, if seen before
@@ -52,7 +52,7 @@ _INSTANCE = ("id", "version", "metadata", "source", "first_seen", "last_seen")
 
 
 def _sql() -> str:
-    lk, li, ve, cu = (m._meta.db_table for m in (LicenseKey, License, Vendor, Customer))
+    lk, li, ve = (m._meta.db_table for m in (LicenseKey, License, Vendor))
     pl, sk, ins = (m._meta.db_table for m in (Plan, SigningKey, Instance))
     license_cols = ", ".join(f"l.{c}" for c in _columns(License, *_LICENSE))
     instance_cols = ", ".join(f"i.{c}" for c in _columns(Instance, *_INSTANCE))
@@ -63,13 +63,12 @@ def _sql() -> str:
         _columns(Instance, "last_seen")[0],
     )
     return (
-        f"SELECT {license_cols}, v.slug, c.slug, c.name, p.seats, p.lease_seconds, "
+        f"SELECT {license_cols}, v.slug, p.seats, p.lease_seconds, "
         f"vk.public_key, ck.id, ck.kid, ck.private_key_sealed, {instance_cols}, "
         f"(SELECT COUNT(*) FROM {ins} s WHERE s.{inst_license} = l.id AND s.{seen} >= %s) "
         f"FROM {lk} k "
         f"JOIN {li} l ON l.id = k.{lic} "
         f"JOIN {ve} v ON v.id = l.vendor_id "
-        f"JOIN {cu} c ON c.id = l.customer_id "
         f"LEFT JOIN {pl} p ON p.id = l.plan_id "
         f"JOIN {sk} vk ON vk.vendor_id = l.vendor_id AND vk.kid = %s "
         "AND vk.retired_at IS NULL "
@@ -108,16 +107,11 @@ def checkin_state(
     if row is None:
         return None
     (lid, vendor_id, customer_id, name, valid_from, valid_until, status, plan_id, seats) = row[:9]
-    sequence, over_limit, vendor_slug, customer_slug, customer_name = row[9:14]
-    plan_seats, lease_seconds, public_key, signer_id, signer_kid, sealed = row[14:20]
-    instance_pk, version, metadata, source, first_seen, last_seen = row[20:26]
-    seats_used = row[26]
+    sequence, over_limit, vendor_slug = row[9:12]
+    plan_seats, lease_seconds, public_key, signer_id, signer_kid, sealed = row[12:18]
+    instance_pk, version, metadata, source, first_seen, last_seen = row[18:24]
+    seats_used = row[24]
     vendor = Vendor.from_db(connection.alias, ["id", "slug"], [vendor_id, vendor_slug])
-    customer = Customer.from_db(
-        connection.alias,
-        ["id", "vendor_id", "slug", "name"],
-        [customer_id, vendor_id, customer_slug, customer_name],
-    )
     license = License.from_db(
         connection.alias,
         ["id", "vendor_id", "customer_id", "name", "valid_from", "valid_until", "status"]
@@ -125,7 +119,7 @@ def checkin_state(
         [lid, vendor_id, customer_id, name, _date(valid_from), _date(valid_until), status]
         + [plan_id, seats, sequence, bool(over_limit)],
     )
-    license.vendor, license.customer = vendor, customer
+    license.vendor = vendor
     if plan_id is not None:
         license.plan = Plan.from_db(
             connection.alias,

@@ -149,7 +149,7 @@ def test_without_redis_each_process_adds_its_count_to_the_shared_one_in_batches(
     admin, settings, monkeypatch
 ):
     monkeypatch.setattr("api.access._batched", lambda: True)  # as without Redis
-    settings.API_RATE_LIMIT = "1000/min"
+    settings.API_RATE_LIMIT = "400/min"  # batches of a twentieth: 20 requests
     monkeypatch.setattr("api.access.time", SimpleNamespace(time=lambda: 7_000_010.0))
     for _ in range(45):
         assert admin.get("/api/v1/customers/").status_code == 200
@@ -157,6 +157,10 @@ def test_without_redis_each_process_adds_its_count_to_the_shared_one_in_batches(
     # the first request reads (and adds to) the shared count, then every 20th adds its
     # batch: 1 + 20 + 20 shared; the last 4 are only this process's, until its next flush
     assert cache.get(f"api-rate:user:{user}:{7_000_010 // 60}") == 41
+    settings.API_RATE_LIMIT = "10/min"  # under twenty: every request is added at once
+    for _ in range(3):
+        admin.get("/api/v1/customers/")
+    assert cache.get(f"api-rate:user:{user}:{7_000_010 // 60}") == 41 + 4 + 3  # and the 4
 
 
 def test_a_retried_mint_creates_one_token_and_never_stores_or_replays_the_secret(admin, globex):
