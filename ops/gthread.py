@@ -16,6 +16,12 @@ send one byte every two seconds hold every thread. This worker changes three thi
    1 GiB layer at 100 KB/s is never cut off.
 3. Connections that end are half-closed and lingered over in the poller, not in
    gunicorn's blocking close on the poller's own thread.
+4. Workers share new connections fairly. All workers wait on one listening socket, and a
+   burst of connections (a client's pool opening, wrk's 32) went mostly to whichever
+   worker woke first: bench/worker_spread.py saw 32/0 and 29/3 splits, and one worker
+   alone serves a third of what two do. Each worker publishes its open connections in
+   memory shared by the master's forks (`ConnectionShares`) and stops accepting while it
+   holds more than FAIR_SLACK over the fewest of the other live workers.
 
 docs/deploy.md ("Slow clients and capacity") explains the numbers. This subclasses gunicorn
 internals (TConn, finish_request, the parser's unreader), so pyproject.toml pins gunicorn's
@@ -23,6 +29,7 @@ minor version; tests/ops/test_slow_clients.py runs it against real slow sockets.
 """
 
 import errno
+import mmap
 import os
 import re
 import select
@@ -129,11 +136,98 @@ class RateGuardedUnreader(SocketUnreader):
                 return data
 
 
+FAIR_SLACK = 2  # connections a worker may hold over the fewest of its peers
+SHARE_STALE_SECONDS = 2.5  # a peer silent this long (poller stuck, or dead) is ignored
+SHARE_RECHECK_SECONDS = 0.05  # also re-read the peers' counts at this pace
+
+
+class ConnectionShares:
+    """Per worker slot: pid, open connections, requests in its threads, last heartbeat
+    (monotonic µs), as int64s in an anonymous shared mapping made in the master (this
+    module is imported there, before the workers fork). A worker's slot is its age
+    modulo SLOTS; a collision of two live workers (SLOTS respawns apart) only makes them
+    blind to each other."""
+
+    SLOTS = 64
+    _CELLS = 4
+
+    def __init__(self):
+        self._map = mmap.mmap(-1, self.SLOTS * self._CELLS * 8)
+        self._cells = memoryview(self._map).cast("q")
+
+    def publish(self, slot: int, *, connections: int, busy: int, now_us: int) -> None:
+        base = slot * self._CELLS
+        cells = self._cells
+        cells[base], cells[base + 1], cells[base + 2] = os.getpid(), connections, busy
+        cells[base + 3] = now_us
+
+    def fewest_elsewhere(self, slot: int, *, threads: int, now_us: int) -> int | None:
+        """The fewest connections of another live worker with a thread free (None: no
+        such worker). A worker whose threads are all taken is not one to leave
+        connections to: the race for accept() favours the responsive worker, and that is
+        right then (tests/ops/test_slow_clients.py)."""
+        fewest = None
+        stale_before = now_us - int(SHARE_STALE_SECONDS * 1e6)
+        cells = self._cells
+        for other in range(self.SLOTS):
+            base = other * self._CELLS
+            if other == slot or cells[base] == 0 or cells[base + 3] < stale_before:
+                continue
+            if cells[base + 2] >= threads:
+                continue
+            if fewest is None or cells[base + 1] < fewest:
+                fewest = cells[base + 1]
+        return fewest
+
+
+_shares = ConnectionShares()
+
+
 class GuardedThreadWorker(gthread.ThreadWorker):
     def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, **kwargs)  # in the master, before the fork
         self.reading_conns = deque()  # being read in the poller, oldest deadline first
         self.lingering_conns = deque()
+        self.busy = 0  # requests handed to the thread pool and not yet finished
+        self._share_slot = self.age % ConnectionShares.SLOTS
+        self._share_checked = (-1, 0.0, 0)  # (connections, when, cap) of the last check
+        self._share_held = False  # not accepting because of the peers' counts
+
+    # --- fair shares of new connections ----------------------------------------------
+
+    @property
+    def worker_connections(self) -> int:
+        """What gthread's loop compares nr_conns with before accepting (once per loop):
+        the configured limit, or fewer while this worker is ahead of its peers."""
+        conns, checked_at, cap = self._share_checked
+        now = time.monotonic()
+        if conns == self.nr_conns and now - checked_at < SHARE_RECHECK_SECONDS:
+            return cap
+        now_us = int(now * 1e6)
+        slot = self._share_slot
+        _shares.publish(slot, connections=self.nr_conns, busy=self.busy, now_us=now_us)
+        cap = self._configured_connections
+        fewest = _shares.fewest_elsewhere(slot, threads=self.cfg.threads, now_us=now_us)
+        if fewest is not None:
+            cap = min(cap, fewest + FAIR_SLACK)
+        self._share_checked = (self.nr_conns, now, cap)
+        # Held back by peers' counts, which may be stale: look again soon, or a peer that
+        # held back on this worker's stale count could wait with it for the poller's 1 s.
+        self._share_held = self.nr_conns >= cap and cap < self._configured_connections
+        return cap
+
+    def wait_for_and_dispatch_events(self, timeout):
+        if self._share_held:
+            timeout = min(timeout, SHARE_RECHECK_SECONDS)
+        return super().wait_for_and_dispatch_events(timeout)
+
+    @worker_connections.setter
+    def worker_connections(self, value: int) -> None:
+        self._configured_connections = value
+
+    def enqueue_req(self, conn):
+        self.busy += 1  # on the poller's thread, as finish_request
+        super().enqueue_req(conn)
 
     def _guarded(self, conn) -> bool:
         # TLS and HTTP/2 prior knowledge read the socket themselves in TConn.init();
@@ -293,6 +387,7 @@ class GuardedThreadWorker(gthread.ThreadWorker):
     # --- back on the poller's thread -------------------------------------------------
 
     def finish_request(self, conn, fs):
+        self.busy -= 1
         if not self._guarded(conn):
             return super().finish_request(conn, fs)
         try:

@@ -1,0 +1,59 @@
+"""New connections are shared fairly between gunicorn's workers (ops/gthread.py, item 4):
+a burst of 32 connections opened at once ends up 16/16 give or take the slack, not
+mostly on the worker that woke first. Through a live gunicorn with two workers; which
+worker served a connection comes from its request-log line (pid)."""
+
+import socket
+import uuid
+
+import pytest
+
+from ops.gthread import FAIR_SLACK
+from tests.support.install import Install
+
+CONNECTIONS = 32
+
+
+@pytest.fixture(scope="module")
+def two_workers():
+    install = Install("embedded", extra_env={"WEB_CONCURRENCY": "2", "LOG_FORMAT": "json"})
+    try:
+        install.prepare()
+        install.start()
+        yield install
+    finally:
+        install.stop()
+
+
+def request_on(sock: socket.socket, request_id: str, host: str) -> bytes:
+    sock.sendall(
+        f"GET /v2/ HTTP/1.1\r\nHost: {host}\r\nX-Request-ID: {request_id}\r\n\r\n".encode()
+    )
+    answer = b""
+    while b"\r\n\r\n" not in answer:
+        chunk = sock.recv(65536)
+        assert chunk, "the server closed the connection"
+        answer += chunk
+    return answer
+
+
+def test_a_burst_of_connections_is_shared_between_the_workers(two_workers):
+    install = two_workers
+    assert len(install.worker_pids()) == 2
+    for attempt in range(3):  # three bursts: a lucky split must not pass for a fair one
+        address = ("127.0.0.1", install.port)
+        sockets = [socket.create_connection(address) for _ in range(CONNECTIONS)]
+        try:
+            ids = {}
+            for sock in sockets:  # every connection connected before any is served
+                ids[sock] = f"fair-{attempt}-{uuid.uuid4().hex[:8]}"
+                assert request_on(sock, ids[sock], install.host).startswith(b"HTTP/1.1 401")
+            per_worker = {}
+            for request_id in ids.values():
+                (pid,) = install.served_by({request_id})
+                per_worker[pid] = per_worker.get(pid, 0) + 1
+        finally:
+            for sock in sockets:
+                sock.close()
+        counts = sorted(per_worker.values())
+        assert len(counts) == 2 and counts[1] - counts[0] <= 2 * FAIR_SLACK, per_worker
