@@ -14,7 +14,6 @@ client cost, so a change to the request path can be compared in seconds.
 
 import argparse
 import base64
-import io
 import json
 import os
 import statistics
@@ -81,34 +80,16 @@ def setup(data_dir: str) -> dict:
 
 
 def call(application, method: str, path: str, jwt: str | None, body: bytes | None) -> int:
-    environ = {
-        "REQUEST_METHOD": method,
-        "PATH_INFO": path,
-        "QUERY_STRING": "",
-        "SERVER_NAME": "127.0.0.1",
-        "SERVER_PORT": "8000",
-        "SERVER_PROTOCOL": "HTTP/1.1",
-        "REMOTE_ADDR": "127.0.0.1",
-        "HTTP_HOST": "127.0.0.1:8000",
-        "HTTP_ACCEPT": OCI if jwt else "application/json",
-        "HTTP_USER_AGENT": "wsgi-cost",
-        "wsgi.input": io.BytesIO(body or b""),
-        "wsgi.url_scheme": "http",
-        "wsgi.errors": sys.stderr,
-    }
+    from tests.support.wsgi import wsgi_call, wsgi_environ
+
+    headers = {"HOST": "127.0.0.1:8000", "USER_AGENT": "wsgi-cost"}
+    headers["ACCEPT"] = OCI if jwt else "application/json"
     if jwt:
-        environ["HTTP_AUTHORIZATION"] = f"Bearer {jwt}"
-    if body:
-        environ.update(CONTENT_TYPE="application/json", CONTENT_LENGTH=str(len(body)))
-    seen = []
-    body = application(environ, lambda status, headers, exc_info=None: seen.append(status))
-    try:
-        for _ in body:
-            pass
-    finally:
-        if hasattr(body, "close"):
-            body.close()
-    return int(seen[0].split()[0])
+        headers["AUTHORIZATION"] = f"Bearer {jwt}"
+    content_type = "application/json" if body else None
+    env = wsgi_environ(path, method, body=body or b"", content_type=content_type, **headers)
+    status, _, _ = wsgi_call(application, env)
+    return int(status.split()[0])
 
 
 def main() -> None:

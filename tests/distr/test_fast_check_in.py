@@ -3,7 +3,6 @@ successful check-in exactly as DRF's view does: the same status, headers (but th
 request id) and answer; everything else reaches Django's handler with the body intact,
 and the rate limit counts each request once."""
 
-import io
 import json
 
 import jwt
@@ -15,6 +14,7 @@ from licensing.models import Instance
 from licensing.plans import license_plan_set, plan_create
 from licensing.services import license_create
 from ops import metrics
+from tests.support.wsgi import wsgi_call, wsgi_environ
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the real handler closes connections
 CHECK_IN = "/api/v1/license/check-in"
@@ -22,31 +22,8 @@ CHECK_IN = "/api/v1/license/check-in"
 
 def call(data, handler=None, content_type="application/json", **headers):
     body = data if isinstance(data, bytes) else json.dumps(data).encode()
-    env = {
-        "REQUEST_METHOD": "POST",
-        "PATH_INFO": CHECK_IN,
-        "QUERY_STRING": "",
-        "SERVER_NAME": "127.0.0.1",
-        "SERVER_PORT": "8000",
-        "SERVER_PROTOCOL": "HTTP/1.1",
-        "REMOTE_ADDR": "127.0.0.1",
-        "CONTENT_TYPE": content_type,
-        "CONTENT_LENGTH": str(len(body)),
-        "wsgi.input": io.BytesIO(body),
-        "wsgi.url_scheme": "http",
-        **{f"HTTP_{k.upper()}": v for k, v in headers.items()},
-    }
-    seen = {}
-
-    def start_response(status, response_headers, exc_info=None):
-        seen["status"], seen["headers"] = status, response_headers
-
-    response = (handler or wsgi.application)(env, start_response)
-    try:
-        content = b"".join(response)
-    finally:
-        response.close()  # what gunicorn does: the request log and metrics run here
-    return seen["status"], seen["headers"], content
+    env = wsgi_environ(CHECK_IN, "POST", body=body, content_type=content_type, **headers)
+    return wsgi_call(handler or wsgi.application, env)
 
 
 @pytest.fixture

@@ -5,8 +5,6 @@ Each parity test sends the same request through the real WSGI entry point twice,
 fast path on and off (FAST_PATHS), and compares status, headers (all of them but
 the request id) and body; the routing tests prove which of the two answered."""
 
-import io
-
 import pytest
 from django.conf import settings
 from django.test import Client
@@ -17,36 +15,15 @@ from distr import fast_common, wsgi
 from ops import metrics
 from tests.conftest import basic, license_grant
 from tests.support.registry_client import image_manifest, put_manifest, sha256
+from tests.support.wsgi import wsgi_call, wsgi_environ
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the real handler closes connections
 OCI = "application/vnd.oci.image.manifest.v1+json"
 
 
 def call(path: str, method: str = "GET", environ: dict | None = None, handler=None, **headers):
-    env = {
-        "REQUEST_METHOD": method,
-        "PATH_INFO": path,
-        "QUERY_STRING": "",
-        "SERVER_NAME": "127.0.0.1",
-        "SERVER_PORT": "8000",
-        "SERVER_PROTOCOL": "HTTP/1.1",
-        "REMOTE_ADDR": "127.0.0.1",
-        "wsgi.input": io.BytesIO(b""),
-        "wsgi.url_scheme": "http",
-        **{f"HTTP_{k.upper()}": v for k, v in headers.items()},
-        **(environ or {}),
-    }
-    seen = {}
-
-    def start_response(status, response_headers, exc_info=None):
-        seen["status"], seen["headers"] = status, response_headers
-
-    response = (handler or wsgi.application)(env, start_response)
-    try:
-        body = b"".join(response)
-    finally:
-        response.close()  # what gunicorn does: the request log and metrics run here
-    return seen["status"], seen["headers"], body
+    env = wsgi_environ(path, method, environ=environ, **headers)
+    return wsgi_call(handler or wsgi.application, env)
 
 
 def both(path: str, method: str = "GET", environ: dict | None = None, **headers):
