@@ -35,19 +35,6 @@ def key(vendor, customer):
     return license_key_current(license)
 
 
-@pytest.fixture
-def django_handler_calls(monkeypatch):
-    calls = []
-    real = wsgi._registry
-
-    def counting(environ, start_response):
-        calls.append(environ["PATH_INFO"])
-        return real(environ, start_response)
-
-    monkeypatch.setattr(wsgi, "_registry", counting)
-    return calls
-
-
 def without_request_id(headers):
     names = [name for name, _ in headers]
     assert len(names) == len(set(names)), headers  # no header twice

@@ -6,14 +6,13 @@ fast path on and off (FAST_PATHS), and compares status, headers (all of them but
 the request id) and body; the routing tests prove which of the two answered."""
 
 import pytest
-from django.conf import settings
-from django.test import Client
 
 from analytics.models import PullEventOutbox
 from customers.models import AuditEvent
 from distr import fast_common, wsgi
 from ops import metrics
 from tests.conftest import basic, license_grant
+from tests.distr.conftest import jwt_for
 from tests.support.registry_client import image_manifest, put_manifest, sha256
 from tests.support.wsgi import wsgi_call, wsgi_environ
 
@@ -39,30 +38,6 @@ def both(path: str, method: str = "GET", environ: dict | None = None, **headers)
         assert len(kept) == len(response_headers) - 1, "one X-Request-ID"
         answers.append((status, kept, body))
     return answers
-
-
-@pytest.fixture
-def django_handler_calls(monkeypatch):
-    """How many requests reached Django's registry handler."""
-    calls = []
-    real = wsgi._registry
-
-    def counting(environ, start_response):
-        calls.append(environ["PATH_INFO"])
-        return real(environ, start_response)
-
-    monkeypatch.setattr(wsgi, "_registry", counting)
-    return calls
-
-
-def jwt_for(secret: str, scope: str = "repository:acme/app:pull") -> str:
-    response = Client().get(
-        "/v2/token",
-        {"service": settings.REGISTRY_SERVICE, "scope": scope},
-        HTTP_AUTHORIZATION=basic(secret),
-    )
-    assert response.status_code == 200, response.content
-    return response.json()["token"]
 
 
 @pytest.fixture

@@ -7,15 +7,14 @@ a revocation or a license change commits, though the JWT is still in the verifie
 import io
 
 import pytest
-from django.conf import settings
 from django.contrib.sessions.models import Session
-from django.test import Client
 
 from customers.models import AccessToken
 from customers.services import token_revoke
 from distr import wsgi
 from registry import signing
-from tests.conftest import basic, license_grant
+from tests.conftest import license_grant
+from tests.distr.conftest import jwt_for
 from tests.support.registry_client import image_manifest, put_manifest, sha256
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the real handler closes connections
@@ -46,16 +45,6 @@ def call(path: str, method: str = "GET", **headers) -> tuple[int, dict, bytes]:
     names = [name.lower() for name, _ in seen["headers"]]
     assert "set-cookie" not in names, seen["headers"]
     return int(seen["status"].split()[0]), dict(seen["headers"]), body
-
-
-def jwt_for(secret: str, scope: str) -> str:
-    response = Client().get(
-        "/v2/token",
-        {"service": settings.REGISTRY_SERVICE, "scope": scope},
-        HTTP_AUTHORIZATION=basic(secret),
-    )
-    assert response.status_code == 200, response.content
-    return response.json()["token"]
 
 
 @pytest.fixture
