@@ -321,17 +321,7 @@ def check_in(
         return answer
     presented = key_authenticate(key)
     metadata = _report_check(instance_id, version, metadata)
-    now = timezone.now()
-    instance_record(
-        license=presented.license,
-        instance_id=instance_id,
-        version=version,
-        metadata=metadata,
-        seen=now,
-    )
-    seats = seats_state(presented.license, now=now)
-    _over_limit_note(presented.license, seats)
-    return _answer(presented, instance_id, seats)
+    return _recorded_answer(presented, instance_id, version, metadata, now=timezone.now())
 
 
 def check_in_one_query(
@@ -351,14 +341,14 @@ def check_in_one_query(
         return None
     if admit is not None and not admit():
         return None
-    return _check_in_read(presented, instance_id, version, metadata, now=now)
+    return _recorded_answer(presented, instance_id, version, metadata, now=now)
 
 
-def _check_in_read(presented: Presented, instance_id, version, metadata, *, now) -> dict:
-    """check_in on the one-query read: the instance and the seat count come with it."""
+def _recorded_answer(presented: Presented, instance_id, version, metadata, *, now) -> dict:
+    """Record the instance, count the seats, answer. On the one-query read the instance
+    and the count came with it."""
     state = presented.state
-    since = now - datetime.timedelta(days=settings.LICENSE_SEAT_WINDOW_DAYS)
-    known = state.instance
+    known = state.instance if state is not None else _LOOK_UP
     instance_record(
         license=presented.license,
         instance_id=instance_id,
@@ -367,9 +357,13 @@ def _check_in_read(presented: Presented, instance_id, version, metadata, *, now)
         seen=now,
         known=known,
     )
-    # After the check-in the instance counts; it did already if it was seen in the window.
-    counted_before = known is not None and known.last_seen >= since
-    seats = seats_state(presented.license, used=state.seats_used + (not counted_before))
+    if state is None:
+        seats = seats_state(presented.license, now=now)
+    else:
+        # After the check-in the instance counts; it did already if seen in the window.
+        since = now - datetime.timedelta(days=settings.LICENSE_SEAT_WINDOW_DAYS)
+        counted_before = known is not None and known.last_seen >= since
+        seats = seats_state(presented.license, used=state.seats_used + (not counted_before))
     _over_limit_note(presented.license, seats)
     return _answer(presented, instance_id, seats)
 
