@@ -338,7 +338,8 @@ ANALYTICS_BATCH_SIZE = env.int(
 ANALYTICS_INGEST_MAX_BATCHES = env.int("ANALYTICS_INGEST_MAX_BATCHES", default=200)
 ANALYTICS_INGEST_INTERVAL_SECONDS = env.float("ANALYTICS_INGEST_INTERVAL_SECONDS", default=10.0)
 ANALYTICS_CLAIM_IDLE_SECONDS = env.float("ANALYTICS_CLAIM_IDLE_SECONDS", default=60.0)
-# Without a broker, each web process ingests in a thread this often (0: never).
+# Without a broker, pull events are ingested this often (0: never): by a process gunicorn's
+# master forks, else by a web process's thread (analytics/capture/embedded.py).
 ANALYTICS_EMBEDDED_INGEST_SECONDS = env.float("ANALYTICS_EMBEDDED_INGEST_SECONDS", default=10.0)
 ANALYTICS_RETENTION_DAYS = env.int("ANALYTICS_RETENTION_DAYS", default=90)
 # Without Redis, pull events wait this long in process memory and go to the outbox in one

@@ -3,9 +3,13 @@
 SQLite has one writer at a time: an INSERT on every manifest GET made the embedded
 default's manifest GET three times slower under load (bench/run.py: 3,376 → 1,029 req/s).
 So when ANALYTICS_OUTBOX_BUFFER_SECONDS > 0 (the default on SQLite) events wait in
-process memory and a thread writes them in one transaction at that interval, or at once
-when ANALYTICS_OUTBOX_BUFFER_MAX are waiting. A clean exit writes what is left; a process
-killed outright loses at most that interval's events. Redis unreachable in production is
+process memory and a thread writes them in one transaction at that interval, or as soon
+as ANALYTICS_OUTBOX_BUFFER_MAX are waiting. That thread writes, not the request that
+filled the buffer: the write may wait for SQLite's lock behind an ingestion batch, and a
+pull must not (bench/README.md, issue 18). Only if the writer falls far behind
+(OVERFLOW_FACTOR times the maximum waiting) does a request write, so memory stays
+bounded. A clean exit writes what is left; a process killed outright loses at most that
+interval's events. Redis unreachable in production is
 a different path (analytics.capture): each event is written at once, nothing waits.
 """
 
@@ -18,6 +22,7 @@ from django.db import connections
 
 logger = logging.getLogger(__name__)
 _KEEP_AT_MOST = 100_000  # events held while the database refuses writes, then dropped
+OVERFLOW_FACTOR = 10
 
 
 class OutboxBuffer:
@@ -27,15 +32,18 @@ class OutboxBuffer:
         self._flushing = threading.Lock()
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
+        self._wake = threading.Event()  # the buffer is full: the writer goes now
 
     def add(self, fields: dict) -> None:
         with self._lock:
             self._events.append(fields)
-            full = len(self._events) >= settings.ANALYTICS_OUTBOX_BUFFER_MAX
+            waiting = len(self._events)
             if self._thread is None:
                 self._start()
-        if full:
-            self.flush()
+        if waiting >= settings.ANALYTICS_OUTBOX_BUFFER_MAX * OVERFLOW_FACTOR:
+            self.flush()  # the writer is far behind: this request writes
+        elif waiting >= settings.ANALYTICS_OUTBOX_BUFFER_MAX:
+            self._wake.set()
 
     def flush(self) -> int:
         """Write every waiting event now; returns how many were written."""
@@ -68,8 +76,10 @@ class OutboxBuffer:
             thread, self._thread = self._thread, None
         if thread is not None:
             self._stop.set()
+            self._wake.set()
             thread.join(timeout=10)
             self._stop.clear()
+            self._wake.clear()
         self.flush()
 
     def _start(self) -> None:
@@ -77,7 +87,11 @@ class OutboxBuffer:
         self._thread.start()
 
     def _loop(self) -> None:
-        while not self._stop.wait(settings.ANALYTICS_OUTBOX_BUFFER_SECONDS or 1.0):
+        while True:
+            self._wake.wait(settings.ANALYTICS_OUTBOX_BUFFER_SECONDS or 1.0)
+            self._wake.clear()
+            if self._stop.is_set():
+                return
             if self.waiting():
                 try:
                     self.flush()

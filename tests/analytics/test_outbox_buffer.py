@@ -2,6 +2,7 @@
 in memory, are written in one transaction, survive a failed write, and reach the rollups
 exactly once."""
 
+import threading
 import time
 
 import pytest
@@ -34,10 +35,41 @@ def test_pulls_wait_in_memory_and_ingestion_takes_them(buffered, licensed, custo
     assert PullRollup.objects.get().pulls == 3
 
 
-def test_a_full_buffer_is_written_at_once(buffered, settings, licensed, customer):
+@pytest.mark.django_db(transaction=True)  # the writer thread's own connection sees it
+def test_a_full_buffer_is_written_by_the_writer_not_the_pull(
+    buffered, settings, licensed, customer
+):
+    """The write may wait for SQLite's lock behind an ingestion batch: the pull that fills
+    the buffer must not wait with it."""
+    settings.ANALYTICS_OUTBOX_BUFFER_SECONDS = 30  # so only a full buffer explains a write
     settings.ANALYTICS_OUTBOX_BUFFER_MAX = 2
-    _pull(pull_client(customer), 2)
+    buffer.stop()  # the writer restarts with the interval above
+    client = pull_client(customer)
+    _pull(client, 1)
+    assert buffer.waiting() == 1
+    answered = threading.Event()
+    with buffer._flushing:  # a write in progress, stuck behind the lock
+        pull = threading.Thread(target=lambda: (_pull(client, 1), answered.set()))
+        pull.start()
+        assert answered.wait(10), "the pull waited for the write"
+    pull.join()
+    deadline = time.monotonic() + 5
+    while PullEventOutbox.objects.count() < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert PullEventOutbox.objects.count() == 2 and buffer.waiting() == 0
+
+
+def test_a_writer_far_behind_makes_the_request_write(
+    buffered, settings, licensed, customer, monkeypatch
+):
+    settings.ANALYTICS_OUTBOX_BUFFER_SECONDS = 30
+    settings.ANALYTICS_OUTBOX_BUFFER_MAX = 1  # so the tenth waiting event is too many
+    buffer.stop()
+    monkeypatch.setattr(buffer._wake, "set", lambda: None)  # a writer that does not come
+    _pull(pull_client(customer), 9)
+    assert PullEventOutbox.objects.count() == 0 and buffer.waiting() == 9
+    _pull(pull_client(customer), 1)  # the tenth: the request writes them all
+    assert PullEventOutbox.objects.count() == 10 and buffer.waiting() == 0
 
 
 def test_a_failed_write_keeps_the_events(buffered, licensed, customer, monkeypatch):
