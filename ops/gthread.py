@@ -21,7 +21,8 @@ send one byte every two seconds hold every thread. This worker changes three thi
    worker woke first: bench/worker_spread.py saw 32/0 and 29/3 splits, and one worker
    alone serves a third of what two do. Each worker publishes its open connections in
    memory shared by the master's forks (`ConnectionShares`) and stops accepting while it
-   holds more than FAIR_SLACK over the fewest of the other live workers.
+   holds more than FAIR_SLACK over the fewest of the other live workers that have a
+   thread free (connections lingering after their close do not count).
 
 docs/deploy.md ("Slow clients and capacity") explains the numbers. This subclasses gunicorn
 internals (TConn, finish_request, the parser's unreader), so pyproject.toml pins gunicorn's
@@ -205,11 +206,14 @@ class GuardedThreadWorker(gthread.ThreadWorker):
             return cap
         now_us = int(now * 1e6)
         slot = self._share_slot
-        _shares.publish(slot, connections=self.nr_conns, busy=self.busy, now_us=now_us)
+        # Connections lingering after their close are on their way out: not counted.
+        lingering = len(self.lingering_conns)
+        active = self.nr_conns - lingering
+        _shares.publish(slot, connections=active, busy=self.busy, now_us=now_us)
         cap = self._configured_connections
         fewest = _shares.fewest_elsewhere(slot, threads=self.cfg.threads, now_us=now_us)
         if fewest is not None:
-            cap = min(cap, fewest + FAIR_SLACK)
+            cap = min(cap, fewest + FAIR_SLACK + lingering)
         self._share_checked = (self.nr_conns, now, cap)
         # Held back by peers' counts, which may be stale: look again soon, or a peer that
         # held back on this worker's stale count could wait with it for the poller's 1 s.

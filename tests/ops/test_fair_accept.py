@@ -4,6 +4,7 @@ mostly on the worker that woke first. Through a live gunicorn with two workers; 
 worker served a connection comes from its request-log line (pid)."""
 
 import socket
+import time
 import uuid
 
 import pytest
@@ -37,9 +38,18 @@ def request_on(sock: socket.socket, request_id: str, host: str) -> bytes:
     return answer
 
 
+def both_workers_up(install: Install) -> None:
+    """The server answers as soon as one worker does; the second may still be forking."""
+    deadline = time.monotonic() + 30
+    while len(install.worker_pids()) < 2:
+        assert time.monotonic() < deadline, "the second worker never started"
+        time.sleep(0.1)
+    time.sleep(1.0)  # into its accept loop, and its count published
+
+
 def test_a_burst_of_connections_is_shared_between_the_workers(two_workers):
     install = two_workers
-    assert len(install.worker_pids()) == 2
+    both_workers_up(install)
     for attempt in range(3):  # three bursts: a lucky split must not pass for a fair one
         address = ("127.0.0.1", install.port)
         sockets = [socket.create_connection(address) for _ in range(CONNECTIONS)]
