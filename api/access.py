@@ -69,14 +69,16 @@ class PerCallerRateThrottle(BaseThrottle):
 
     A fixed-window counter, not DRF's SimpleRateThrottle: that keeps every request's
     timestamp of the window in one cache value, read, pickled and written back on every
-    request, so its cost grows with the rate it allows. With Redis each request is one
-    INCR. On the embedded default the shared cache is a SQLite table, where a write per
-    request queues behind the database's single writer (bench/api.py: p99 near 1 s at ten
-    concurrent clients); there each process adds its requests to the shared count at most
-    every FLUSH_SECONDS or every BATCH_SHARE of the limit (so at every request for limits
-    below 1/BATCH_SHARE), deciding on the shared count it last read plus its own since: a
-    caller can overrun the limit by at most a twentieth of it per process and flush period,
-    and a high limit costs a write per flush period, not one per twenty requests."""
+    request, so its cost grows with the rate it allows. Nor a shared-cache write per
+    request: on the embedded default the shared cache is a SQLite table, where such a
+    write queues behind the database's single writer (bench/api.py: p99 near 1 s at ten
+    concurrent clients), and with Redis it is a round trip (two: add, then incr) that cost
+    a license check-in more than the rest of its work (bench/checkin.py). So each process
+    adds its requests to the shared count at most every FLUSH_SECONDS or every BATCH_SHARE
+    of the limit (so at every request for limits below 1/BATCH_SHARE), deciding on the
+    shared count it last read plus its own since: a caller can overrun the limit by at
+    most a twentieth of it per process and flush period, and a high limit costs a write
+    per flush period, not one per twenty requests."""
 
     FLUSH_SECONDS = 0.5
     BATCH_SHARE = 1 / 20
@@ -101,7 +103,7 @@ class PerCallerRateThrottle(BaseThrottle):
         now = time.time()
         window = int(now // self.window)
         key = f"api-rate:{ident}:{window}"
-        count = self._count(key, now) if _batched() else self._incr(key, 1)
+        count = self._count(key, now)
         if count <= self.limit:
             return True
         self.retry_after = max(1, int((window + 1) * self.window - now + 0.999))
@@ -135,10 +137,6 @@ class PerCallerRateThrottle(BaseThrottle):
 
     def wait(self) -> float:
         return self.retry_after
-
-
-def _batched() -> bool:
-    return "redis" not in settings.CACHES["default"]["BACKEND"].lower()
 
 
 _PERIODS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600}

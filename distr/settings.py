@@ -142,6 +142,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 # SQLite, more on PostgreSQL), so every gunicorn thread keeps its own.
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Django's backend, with a health check that needs no round trip when the socket is
+    # quiet (distr/postgresql/base.py).
+    DATABASES["default"]["ENGINE"] = "distr.postgresql"
 
 REDIS_URL = env.str("REDIS_URL", default="")
 

@@ -145,10 +145,7 @@ def test_invitations_return_the_link_when_no_mail_is_configured(admin, globex, s
     assert opened["Location"] == "/p/acme/accounts/signup/?email=ops@globex.test"
 
 
-def test_without_redis_each_process_adds_its_count_to_the_shared_one_in_batches(
-    admin, settings, monkeypatch
-):
-    monkeypatch.setattr("api.access._batched", lambda: True)  # as without Redis
+def test_each_process_adds_its_count_to_the_shared_one_in_batches(admin, settings, monkeypatch):
     settings.API_RATE_LIMIT = "400/min"  # batches of a twentieth: 20 requests
     monkeypatch.setattr("api.access.time", SimpleNamespace(time=lambda: 7_000_010.0))
     for _ in range(45):
