@@ -126,6 +126,9 @@ class PerCallerRateThrottle(BaseThrottle):
                 self._pending[key] = pending
                 return shared + pending
             self._pending[key] = 0
+            # Others count on locally while this flush is out: a flush that waits (for
+            # SQLite's write lock) must not send every thread after it to wait as well.
+            self._shared[key] = (shared, now)
             current = int(key.rsplit(":", 1)[1])
             for old in [k for k in self._shared if int(k.rsplit(":", 1)[1]) < current]:
                 self._shared.pop(old, None)  # past windows, of any caller: memory stays bounded

@@ -8,11 +8,12 @@ PostgreSQL prepares once per connection (psycopg's server-side binding with
 `prepare=True`). Only statements run through this cursor are prepared: the connection's
 own ClientCursor never prepares, whatever the threshold. Behind a transaction-mode pooler
 this needs one that keeps prepared statements (PgBouncer 1.21 or newer with
-`max_prepared_statements`; docs/deploy.md). Elsewhere it is Django's own cursor: Python's
-sqlite3 module keeps prepared statements by itself.
+`max_prepared_statements`; docs/deploy.md). On SQLite, Python's sqlite3 module keeps
+prepared statements by itself; there the cursor only remembers each statement's `?` form,
+which Django's cursor would otherwise rebuild with a regular expression on every call.
 """
 
-from contextlib import contextmanager
+import sqlite3
 
 from django.db import connection
 
@@ -34,24 +35,42 @@ def _prepared_cursor_class():
 _cursor_class = None
 
 
-@contextmanager
+class _QmarkCursor(sqlite3.Cursor):
+    """Django's SQLite cursor takes `%s` placeholders and converts them on every call;
+    this one converts each statement once. Only for statements without a literal `%`."""
+
+    _converted: dict[str, str] = {}
+
+    def execute(self, query, params=()):
+        converted = self._converted.get(query)
+        if converted is None:
+            if "%%" in query or query.count("%") != query.count("%s"):
+                raise ValueError("prepared_cursor: a literal % in the statement")
+            converted = self._converted[query] = query.replace("%s", "?")
+        return super().execute(converted, params)
+
+
 def prepared_cursor(connection=connection):
-    """A Django cursor (query logging, execute wrappers and error wrapping as usual) whose
-    statements are prepared on PostgreSQL."""
+    """A Django cursor (query logging, execute wrappers and error wrapping as usual; use
+    it in a `with`) whose statements are prepared on PostgreSQL. A plain function, not a
+    context manager: contextlib's machinery cost a check-in more than the wrapping."""
     global _cursor_class
-    if connection.vendor != "postgresql":
-        with connection.cursor() as cursor:
-            yield cursor
-        return
+    vendor = connection.vendor
+    if vendor not in ("sqlite", "postgresql"):
+        return connection.cursor()
     # What BaseDatabaseWrapper._cursor does, with our cursor class.
     connection.close_if_health_check_failed()
     connection.ensure_connection()
     raw = connection.connection
-    if raw.prepare_threshold is None:
-        raw.prepare_threshold = _EXPLICIT_ONLY
-    if _cursor_class is None:
-        _cursor_class = _prepared_cursor_class()
+    if vendor == "sqlite":
+        cursor_class = _QmarkCursor
+    else:
+        if raw.prepare_threshold is None:
+            raw.prepare_threshold = _EXPLICIT_ONLY
+        if _cursor_class is None:
+            _cursor_class = _prepared_cursor_class()
+        cursor_class = _cursor_class
     with connection.wrap_database_errors:
-        cursor = connection._prepare_cursor(_cursor_class(raw))
-    with cursor:
-        yield cursor
+        return connection._prepare_cursor(
+            raw.cursor(cursor_class) if vendor == "sqlite" else cursor_class(raw)
+        )

@@ -26,6 +26,8 @@ from customers.services import audit_record
 from licensing.checkin_state import (
     CheckInState,
     checkin_state,
+    kid_memo,
+    kid_remember,
     verified_claims_memo,
     verified_claims_remember,
 )
@@ -84,11 +86,14 @@ def key_presented_fast(token, instance_id, *, now: datetime.datetime) -> Present
         return None
     if not isinstance(instance_id, str) or not 0 < len(instance_id) <= MAX_INSTANCE_ID:
         return None
-    try:
-        kid = jws_kid(token, KEY_TYP)
-    except SignatureInvalid:
-        return None
     digest = token_sha256(token)
+    kid = kid_memo(digest)
+    if kid is None:
+        try:
+            kid = jws_kid(token, KEY_TYP)
+        except SignatureInvalid:
+            return None
+        kid_remember(digest, kid)
     since = now - datetime.timedelta(days=settings.LICENSE_SEAT_WINDOW_DAYS)
     state = checkin_state(token_sha256=digest, kid=kid, instance_id=instance_id, seats_since=since)
     if state is None:

@@ -1,6 +1,5 @@
-"""distr/postgresql: the health check without a round trip, and core.db.prepared_cursor,
-on a connection of their own to the local PostgreSQL (whatever database the suite runs on).
-"""
+"""distr/postgresql: the health check without a round trip, on a connection of its own to
+the local PostgreSQL (whatever database the suite runs on)."""
 
 import select
 import time
@@ -8,7 +7,6 @@ import time
 import pytest
 from django.db.utils import ConnectionHandler
 
-from core.db import prepared_cursor
 from tests.support.install import postgres_available
 from tests.support.requirements import require
 
@@ -86,22 +84,3 @@ def test_a_connection_inside_a_transaction_takes_djangos_check(pg, monkeypatch):
     assert checks == [1]
     with pg.cursor() as cursor:
         cursor.execute("ROLLBACK")
-
-
-@pytest.mark.django_db
-def test_prepared_cursor_prepares_its_statements_once_per_connection(pg):
-    for value in (1, 2, 3):
-        with prepared_cursor(pg) as cursor:
-            cursor.execute(
-                "SELECT %s::int + 1, count(*) FROM pg_class WHERE relpages >= %s", [value, 0]
-            )
-            assert cursor.fetchone()[0] == value + 1
-    with pg.cursor() as cursor:
-        cursor.execute("SELECT statement FROM pg_prepared_statements")
-        statements = [row[0] for row in cursor.fetchall()]
-    assert statements == ["SELECT $1::int + 1, count(*) FROM pg_class WHERE relpages >= $2"]
-    # Django's own cursors still bind on the client and prepare nothing.
-    with pg.cursor() as cursor:
-        cursor.execute("SELECT %s::int", [5])
-        cursor.execute("SELECT count(*) FROM pg_prepared_statements")
-        assert cursor.fetchone() == (1,)

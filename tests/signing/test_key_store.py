@@ -138,6 +138,26 @@ def test_another_vendors_signature_never_verifies(acme, umbrella):
         jws_verify(vendor=acme, token=token, typ="test+jwt")
 
 
+def test_jws_sign_writes_byte_for_byte_what_pyjwt_writes(acme):
+    # Keys issued before jws_sign built its own tokens are re-signed from their recorded
+    # claims and must come out the same (licensing.keys.license_key_current).
+    from signing.signatures import _private_key
+
+    key = signing_key_current(vendor=acme)
+    claims = {
+        "iss": "http://distr.test/p/acme",
+        "sub": "7",
+        "customer": {"id": "globex", "name": "Globex Überlingen ✓"},
+        "fields": {"sso": True, "tier": None, "users": 25, "ends": "2027-01-01"},
+        "seq": 3,
+        "iat": 1_800_000_000,
+    }
+    expected = jwt.encode(
+        claims, _private_key(key), algorithm="EdDSA", headers={"kid": key.kid, "typ": "a+jwt"}
+    )
+    assert jws_sign(vendor=acme, claims=claims, typ="a+jwt") == expected
+
+
 def test_jws_checks_signature_typ_alg_and_expiry(acme):
     token = jws_sign(vendor=acme, claims={"sub": "lic", "exp": 4102444800}, typ="a+jwt")
     header = jwt.get_unverified_header(token)
